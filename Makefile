@@ -1,0 +1,64 @@
+# numabuf: top-level build.  `make` builds the module (for the running kernel,
+# or the newest installed headers), the library and the tools.
+#
+#   make module KVER=<release>   module for one kernel -> build/<release>/numabuf.ko
+#   make modules                 module for every installed kernel with headers
+#   make lint                    checkpatch --strict, sparse and W=1 on each kernel
+#   make check                   the whole suite in QEMU guests on 6.1 and 6.12
+#   make demo                    one guest: load the module, a buffer on each node
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+
+# Kernels with headers installed, newest last.
+KVERS := $(shell ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V)
+KVER ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build),$(shell uname -r),$(lastword $(KVERS)))
+KDIR = /lib/modules/$(KVER)/build
+MODDIR = $(BUILD)/$(KVER)
+KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
+
+.PHONY: all module modules lib tools lint check demo deps install clean
+
+all: module lib tools
+
+# Each kernel gets its own copy of the sources, so objects of two kernels
+# never mix.
+module:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no kernel headers for '$(KVER)'" >&2; exit 1; }
+	@mkdir -p $(MODDIR)
+	@cp --parents -u $(KSRC) $(MODDIR)/
+	$(MAKE) -C $(KDIR) M=$(MODDIR) $(KBUILD_ARGS) modules
+
+modules:
+	@for k in $(KVERS); do $(MAKE) --no-print-directory module KVER=$$k || exit 1; done
+
+lib:
+	$(MAKE) -C lib
+
+tools: lib
+	$(MAKE) -C tools
+
+deps:
+	$(TOP)/scripts/install-deps.sh
+
+lint: deps
+	$(TOP)/scripts/lint.sh
+
+check: deps
+	$(MAKE) lib tools
+	$(TOP)/tests/check.sh
+
+demo: deps
+	$(MAKE) lib tools
+	$(TOP)/tests/demo.sh
+
+install: module lib tools
+	$(MAKE) -C $(KDIR) M=$(MODDIR) modules_install
+	$(MAKE) -C lib install
+	$(MAKE) -C tools install
+
+clean:
+	rm -rf $(BUILD)
+	-$(MAKE) -C lib clean
+	-$(MAKE) -C tools clean

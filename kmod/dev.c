@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/numabuf: open files, their handle tables and the ioctl interface.
+ *
+ * Every ioctl argument begins with its own size, so the structs can grow:
+ * the ioctl number is matched without its size bits and the argument is
+ * read with copy_struct_from_user().
+ */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include <linux/numabuf.h>
+
+#include "numabuf_priv.h"
+
+#define NUMABUF_IOC_SIZE_BITS	(_IOC_SIZEMASK << _IOC_SIZESHIFT)
+
+/* Largest argument struct accepted: a future version may grow to a page. */
+#define NUMABUF_ARG_SIZE_MAX	PAGE_SIZE
+
+static bool numabuf_ioc_match(unsigned int cmd, unsigned int ref)
+{
+	return (cmd & ~NUMABUF_IOC_SIZE_BITS) == (ref & ~NUMABUF_IOC_SIZE_BITS);
+}
+
+/*
+ * Read an argument struct of the caller's size into @karg.  Returns the
+ * caller's size, or a negative errno.
+ */
+static int numabuf_copy_arg(void *karg, size_t ksize, size_t ver0,
+			    const void __user *uarg)
+{
+	u32 usize;
+	int ret;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ver0 || usize > NUMABUF_ARG_SIZE_MAX)
+		return -EINVAL;
+	ret = copy_struct_from_user(karg, ksize, uarg, usize);
+	if (ret)
+		return ret;
+	return usize;
+}
+
+static bool numabuf_zeroed(const u64 *v, size_t n)
+{
+	while (n--)
+		if (*v++)
+			return false;
+	return true;
+}
+
+static int numabuf_check_node(int node, int *nodep)
+{
+	if (node == NUMABUF_NODE_LOCAL) {
+		*nodep = numa_mem_id();
+		return 0;
+	}
+	if (node < 0 || node >= MAX_NUMNODES)
+		return -EINVAL;
+	if (!node_online(node))
+		return -ENODEV;
+	*nodep = node;
+	return 0;
+}
+
+static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
+{
+	struct numabuf_alloc arg;
+	struct numabuf_buf *buf;
+	u64 bytes;
+	u32 handle;
+	int usize, node, ret;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_ALLOC_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+
+	if (arg.flags & ~NUMABUF_F_ALL)
+		return -EINVAL;
+	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	if (!arg.length || arg.length > U64_MAX - PAGE_SIZE + 1)
+		return -EINVAL;
+	ret = numabuf_check_node(arg.node, &node);
+	if (ret)
+		return ret;
+
+	bytes = PAGE_ALIGN(arg.length);
+	if (bytes > NUMABUF_BUDDY_MAX_BYTES)
+		return -EOPNOTSUPP;
+
+	ret = numabuf_buf_create(bytes, node, arg.flags, &buf);
+	if (ret)
+		return ret;
+
+	/* The handle table's entry owns the creation reference. */
+	ret = xa_alloc(&nf->bufs, &handle, buf,
+		       XA_LIMIT(1, NUMABUF_HANDLE_MAX), GFP_KERNEL);
+	if (ret) {
+		numabuf_buf_put(buf);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	buf->offset = (u64)handle << NUMABUF_OFFSET_SHIFT;
+
+	arg.length = bytes;
+	arg.node = buf->node;
+	arg.handle = handle;
+	arg.offset = buf->offset;
+	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg)))) {
+		/* Another thread may have freed the handle meanwhile. */
+		if (xa_cmpxchg(&nf->bufs, handle, buf, NULL, 0) == buf)
+			numabuf_buf_put(buf);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long numabuf_ioc_free(struct numabuf_file *nf, void __user *uarg)
+{
+	struct numabuf_free arg;
+	struct numabuf_buf *buf;
+	int usize;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_FREE_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+
+	buf = xa_erase(&nf->bufs, arg.handle);
+	if (!buf)
+		return -ENOENT;
+	numabuf_buf_put(buf);
+	return 0;
+}
+
+static long numabuf_ioc_info(struct numabuf_file *nf, void __user *uarg)
+{
+	struct numabuf_info arg;
+	struct numabuf_buf *buf;
+	int usize;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_INFO_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if (arg.reserved0 ||
+	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+
+	xa_lock(&nf->bufs);
+	buf = xa_load(&nf->bufs, arg.handle);
+	if (buf)
+		numabuf_buf_get(buf);
+	xa_unlock(&nf->bufs);
+	if (!buf)
+		return -ENOENT;
+
+	arg.length = numabuf_buf_bytes(buf);
+	arg.node = buf->node;
+	arg.flags = buf->flags;
+	arg.map_count = atomic_read(&buf->map_count);
+	arg.offset = buf->offset;
+	arg.phys = capable(CAP_SYS_ADMIN) ? page_to_phys(buf->page) : 0;
+	numabuf_buf_put(buf);
+
+	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg))))
+		return -EFAULT;
+	return 0;
+}
+
+static long numabuf_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct numabuf_file *nf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_ALLOC))
+		return numabuf_ioc_alloc(nf, uarg);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_FREE))
+		return numabuf_ioc_free(nf, uarg);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_INFO))
+		return numabuf_ioc_info(nf, uarg);
+	return -ENOTTY;
+}
+
+static int numabuf_open(struct inode *inode, struct file *file)
+{
+	struct numabuf_file *nf;
+
+	nf = kzalloc(sizeof(*nf), GFP_KERNEL);
+	if (!nf)
+		return -ENOMEM;
+	xa_init_flags(&nf->bufs, XA_FLAGS_ALLOC1);
+	file->private_data = nf;
+	return 0;
+}
+
+static int numabuf_release(struct inode *inode, struct file *file)
+{
+	struct numabuf_file *nf = file->private_data;
+	struct numabuf_buf *buf;
+	unsigned long handle;
+
+	/* No ioctl can run now; mappings keep their own references. */
+	xa_for_each(&nf->bufs, handle, buf)
+		numabuf_buf_put(buf);
+	xa_destroy(&nf->bufs);
+	kfree(nf);
+	return 0;
+}
+
+static const struct file_operations numabuf_fops = {
+	.owner = THIS_MODULE,
+	.open = numabuf_open,
+	.release = numabuf_release,
+	.unlocked_ioctl = numabuf_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = numabuf_mmap,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice numabuf_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = NUMABUF_DEVICE_NAME,
+	.fops = &numabuf_fops,
+};
+
+int numabuf_dev_register(void)
+{
+	return misc_register(&numabuf_misc);
+}
+
+void numabuf_dev_unregister(void)
+{
+	misc_deregister(&numabuf_misc);
+}

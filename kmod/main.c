@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * numabuf: pinned, physically contiguous, NUMA-local buffers for user space
+ * and DMA.
+ */
+#include <linux/module.h>
+
+#include "numabuf_priv.h"
+
+static int __init numabuf_init(void)
+{
+	int ret;
+
+	numabuf_stats_init();
+	ret = numabuf_dev_register();
+	if (ret) {
+		pr_err("numabuf: cannot register /dev/numabuf: %d\n", ret);
+		numabuf_stats_exit();
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Open files and mappings hold a reference on the module, so this runs only
+ * when no buffer is left.
+ */
+static void __exit numabuf_exit(void)
+{
+	numabuf_dev_unregister();
+	numabuf_stats_exit();
+}
+
+module_init(numabuf_init);
+module_exit(numabuf_exit);
+
+MODULE_DESCRIPTION("Pinned, physically contiguous, NUMA-local buffers");
+MODULE_AUTHOR("The numabuf developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

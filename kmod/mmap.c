@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mapping numabuf buffers into user space.
+ *
+ * A mapping is made of the buffer's own struct pages, inserted as ordinary
+ * 4 KiB entries when mmap() is called, so the first touch takes no fault and
+ * get_user_pages() (O_DIRECT, io_uring, RDMA, VFIO) accepts the memory.  The
+ * fault handler only refills entries that something zapped afterwards
+ * (madvise(MADV_DONTNEED), for one).
+ *
+ * Each VMA holds a reference on its buffer; fork() duplicates the VMA, so a
+ * child shares the memory and keeps it alive until it unmaps it.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/xarray.h>
+
+#include "compat.h"
+#include "numabuf_priv.h"
+
+/* Pages handed to vm_insert_pages() per call: 512 bytes of stack. */
+#define NUMABUF_INSERT_BATCH	64
+
+static void numabuf_vm_open(struct vm_area_struct *vma)
+{
+	struct numabuf_buf *buf = vma->vm_private_data;
+
+	numabuf_buf_get(buf);
+	atomic_inc(&buf->map_count);
+}
+
+static void numabuf_vm_close(struct vm_area_struct *vma)
+{
+	struct numabuf_buf *buf = vma->vm_private_data;
+
+	atomic_dec(&buf->map_count);
+	numabuf_buf_put(buf);
+}
+
+static vm_fault_t numabuf_vm_fault(struct vm_fault *vmf)
+{
+	struct numabuf_buf *buf = vmf->vma->vm_private_data;
+	pgoff_t idx = vmf->pgoff - (buf->offset >> PAGE_SHIFT);
+
+	if (idx >= buf->nr_pages)
+		return VM_FAULT_SIGBUS;
+
+	vmf->page = nth_page(buf->page, idx);
+	get_page(vmf->page);
+	return 0;
+}
+
+static const struct vm_operations_struct numabuf_vm_ops = {
+	.open = numabuf_vm_open,
+	.close = numabuf_vm_close,
+	.fault = numabuf_vm_fault,
+};
+
+static int numabuf_insert_pages(struct vm_area_struct *vma,
+				struct numabuf_buf *buf, unsigned long first)
+{
+	struct page *pages[NUMABUF_INSERT_BATCH];
+	unsigned long addr = vma->vm_start;
+	unsigned long left = vma_pages(vma);
+	unsigned long i, n, num;
+	int ret;
+
+	while (left) {
+		n = min_t(unsigned long, left, NUMABUF_INSERT_BATCH);
+		for (i = 0; i < n; i++)
+			pages[i] = nth_page(buf->page, first + i);
+		num = n;
+		ret = vm_insert_pages(vma, addr, pages, &num);
+		if (ret)
+			return ret;
+		addr += n << PAGE_SHIFT;
+		first += n;
+		left -= n;
+	}
+	return 0;
+}
+
+static struct numabuf_buf *numabuf_lookup(struct numabuf_file *nf,
+					  unsigned long handle)
+{
+	struct numabuf_buf *buf;
+
+	xa_lock(&nf->bufs);
+	buf = xa_load(&nf->bufs, handle);
+	if (buf)
+		numabuf_buf_get(buf);
+	xa_unlock(&nf->bufs);
+	return buf;
+}
+
+int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct numabuf_file *nf = file->private_data;
+	unsigned long handle = vma->vm_pgoff >> NUMABUF_PGOFF_SHIFT;
+	unsigned long first = vma->vm_pgoff & NUMABUF_PGOFF_MASK;
+	unsigned long npages = vma_pages(vma);
+	struct numabuf_buf *buf;
+	int ret;
+
+	/* Device memory is shared by definition; a private COW copy is not. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+
+	buf = numabuf_lookup(nf, handle);
+	if (!buf)
+		return -ENXIO;
+
+	if (first >= buf->nr_pages || npages > buf->nr_pages - first) {
+		ret = -EINVAL;
+		goto err_put;
+	}
+
+	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
+
+	/*
+	 * On failure the core unmaps whatever was inserted; vm_ops is set
+	 * only on success so that no close() can run for a failed mmap.
+	 */
+	ret = numabuf_insert_pages(vma, buf, first);
+	if (ret)
+		goto err_put;
+
+	vma->vm_private_data = buf;
+	vma->vm_ops = &numabuf_vm_ops;
+	/* The lookup's reference becomes the VMA's. */
+	atomic_inc(&buf->map_count);
+	return 0;
+
+err_put:
+	numabuf_buf_put(buf);
+	return ret;
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install everything numabuf needs to build, lint and test on Debian 12.
+# Resolves the 6.12 kernel through Debian's meta-packages, so no ABI number
+# is hard-coded here.
+set -eu
+
+PKGS="build-essential pkg-config kmod cpio busybox-static qemu-system-x86
+linux-image-amd64 linux-headers-amd64
+linux-image-6.12-amd64 linux-headers-6.12-amd64
+libmnl-dev libnuma-dev numactl dkms sparse linux-source-6.1
+bc bison flex libelf-dev libssl-dev dwarves python3 xz-utils"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: need root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
