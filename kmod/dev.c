@@ -105,14 +105,24 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 	if (ret)
 		return ret;
 
-	/* The handle table's entry owns the creation reference. */
-	ret = xa_alloc(&nf->bufs, &handle, buf,
+	/*
+	 * Reserve a handle, derive the offset from it, then publish: mmap()
+	 * and INFO never see a buffer without its offset.  The handle
+	 * table's entry owns the creation reference.
+	 */
+	ret = xa_alloc(&nf->bufs, &handle, NULL,
 		       XA_LIMIT(1, NUMABUF_HANDLE_MAX), GFP_KERNEL);
 	if (ret) {
 		numabuf_buf_put(buf);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	buf->offset = (u64)handle << NUMABUF_OFFSET_SHIFT;
+	ret = xa_err(xa_store(&nf->bufs, handle, buf, GFP_KERNEL));
+	if (ret) {
+		xa_release(&nf->bufs, handle);
+		numabuf_buf_put(buf);
+		return ret;
+	}
 
 	arg.length = bytes;
 	arg.node = buf->node;
