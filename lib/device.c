@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnumabuf: talking to /dev/numabuf (ioctl and mmap).
+ *
+ * Each ioctl argument is built with its size field set to sizeof() the
+ * struct this library was compiled with and every other field zeroed, so
+ * reserved fields are zero and a newer kernel sees an older struct.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Offsets reach 2^60 (handle << 40): a 32-bit off_t cannot hold them. */
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
+int nb_dev_open(const char *path)
+{
+	int fd;
+
+	do
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int nb_dev_free_handle(int fd, uint32_t handle)
+{
+	struct numabuf_free arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.handle = handle;
+
+	return ioctl(fd, NUMABUF_IOC_FREE, &arg) < 0 ? -errno : 0;
+}
+
+int nb_dev_alloc(int fd, size_t size, int node, unsigned int flags,
+		 struct numabuf *buf)
+{
+	struct numabuf_alloc arg;
+	void *addr;
+	int err;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.flags = flags;
+	arg.length = size;
+	arg.node = node;
+
+	if (ioctl(fd, NUMABUF_IOC_ALLOC, &arg) < 0)
+		return -errno;
+
+	/* A kernel that answers this way is not one we understand. */
+	if (arg.handle == 0 || arg.length < size) {
+		err = -EPROTO;
+		goto err_free;
+	}
+	if (arg.length > SIZE_MAX || arg.offset > INT64_MAX) {
+		err = -EOVERFLOW;
+		goto err_free;
+	}
+
+	addr = mmap(NULL, (size_t)arg.length, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, (off_t)arg.offset);
+	if (addr == MAP_FAILED) {
+		err = -errno;
+		goto err_free;
+	}
+
+	buf->addr = addr;
+	buf->size = (size_t)arg.length;
+	buf->node = arg.node;
+	buf->handle = arg.handle;
+	return 0;
+
+err_free:
+	nb_dev_free_handle(fd, arg.handle);
+	return err;
+}
+
+int nb_dev_release(int fd, struct numabuf *buf, int release_handle)
+{
+	int err = 0;
+
+	if (munmap(buf->addr, buf->size) < 0)
+		err = -errno;
+	if (release_handle) {
+		int ret = nb_dev_free_handle(fd, buf->handle);
+
+		if (!err)
+			err = ret;
+	}
+	return err;
+}
+
+int nb_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info)
+{
+	struct numabuf_info arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.handle = handle;
+
+	if (ioctl(fd, NUMABUF_IOC_INFO, &arg) < 0)
+		return -errno;
+
+	memset(info, 0, sizeof(*info));
+	info->size = arg.length;
+	info->offset = arg.offset;
+	info->phys = arg.phys;
+	info->node = arg.node;
+	info->flags = arg.flags;
+	info->map_count = arg.map_count;
+	info->handle = handle;
+	return 0;
+}

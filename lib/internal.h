@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libnumabuf internals shared by the library's files.
+ */
+#ifndef NUMABUF_INTERNAL_H
+#define NUMABUF_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "numabuf.h"
+
+#define NB_EXPORT	__attribute__((visibility("default")))
+
+/**
+ * struct numabuf_ctx - one open file of the device
+ * @fd:		the file
+ * @lock:	protects @bufs
+ * @bufs:	buffers of this context, most recent first
+ */
+struct numabuf_ctx {
+	int fd;
+	pthread_mutex_t lock;
+	struct numabuf *bufs;
+};
+
+/**
+ * struct numabuf - one mapped buffer
+ * @ctx:	context the buffer belongs to
+ * @prev, @next: links in @ctx->bufs, under @ctx->lock
+ * @addr:	start of the mapping
+ * @size:	bytes mapped, the whole buffer
+ * @node:	node of the memory
+ * @handle:	handle in @ctx->fd
+ * @owner:	process that allocated the handle; only it releases it
+ *
+ * Everything but the links is set before the buffer is published and never
+ * changes, so the accessors need no lock.
+ */
+struct numabuf {
+	struct numabuf_ctx *ctx;
+	struct numabuf *prev;
+	struct numabuf *next;
+	void *addr;
+	size_t size;
+	int node;
+	uint32_t handle;
+	pid_t owner;
+};
+
+/* device.c: the ioctl and mmap side; each returns 0 or -errno. */
+int nb_dev_open(const char *path);
+int nb_dev_alloc(int fd, size_t size, int node, unsigned int flags,
+		 struct numabuf *buf);
+int nb_dev_release(int fd, struct numabuf *buf, int release_handle);
+int nb_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info);
+
+#endif /* NUMABUF_INTERNAL_H */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libnumabuf: contexts, buffers and their bookkeeping.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+NB_EXPORT int numabuf_open(struct numabuf_ctx **ctxp)
+{
+	struct numabuf_ctx *ctx;
+	const char *path;
+	int err;
+
+	if (!ctxp)
+		return -EINVAL;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+
+	err = -pthread_mutex_init(&ctx->lock, NULL);
+	if (err)
+		goto err_free;
+
+	path = secure_getenv(NUMABUF_DEVICE_ENV);
+	if (!path || !*path)
+		path = NUMABUF_DEVICE_PATH;
+
+	ctx->fd = nb_dev_open(path);
+	if (ctx->fd < 0) {
+		err = ctx->fd;
+		goto err_mutex;
+	}
+
+	*ctxp = ctx;
+	return 0;
+
+err_mutex:
+	pthread_mutex_destroy(&ctx->lock);
+err_free:
+	free(ctx);
+	return err;
+}
+
+NB_EXPORT int numabuf_fd(const struct numabuf_ctx *ctx)
+{
+	return ctx->fd;
+}
+
+static void nb_link(struct numabuf_ctx *ctx, struct numabuf *buf)
+{
+	pthread_mutex_lock(&ctx->lock);
+	buf->prev = NULL;
+	buf->next = ctx->bufs;
+	if (ctx->bufs)
+		ctx->bufs->prev = buf;
+	ctx->bufs = buf;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void nb_unlink(struct numabuf_ctx *ctx, struct numabuf *buf)
+{
+	pthread_mutex_lock(&ctx->lock);
+	if (buf->prev)
+		buf->prev->next = buf->next;
+	else
+		ctx->bufs = buf->next;
+	if (buf->next)
+		buf->next->prev = buf->prev;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+/*
+ * Unmap @buf and release its handle, unless the handle belongs to the parent
+ * of a fork() (see "fork()" in numabuf.h), then free the struct.
+ */
+static int nb_release(struct numabuf *buf)
+{
+	int err;
+
+	err = nb_dev_release(buf->ctx->fd, buf, buf->owner == getpid());
+	free(buf);
+	return err;
+}
+
+NB_EXPORT int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
+			    unsigned int flags, struct numabuf **bufp)
+{
+	struct numabuf *buf;
+	int err;
+
+	if (!ctx || !bufp)
+		return -EINVAL;
+
+	buf = calloc(1, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+
+	err = nb_dev_alloc(ctx->fd, size, node, flags, buf);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf->ctx = ctx;
+	buf->owner = getpid();
+	nb_link(ctx, buf);
+
+	*bufp = buf;
+	return 0;
+}
+
+NB_EXPORT int numabuf_free(struct numabuf *buf)
+{
+	if (!buf)
+		return 0;
+
+	nb_unlink(buf->ctx, buf);
+	return nb_release(buf);
+}
+
+NB_EXPORT void numabuf_close(struct numabuf_ctx *ctx)
+{
+	struct numabuf *buf, *next;
+
+	if (!ctx)
+		return;
+
+	/* No other call may run on @ctx now: the list is ours alone. */
+	for (buf = ctx->bufs; buf; buf = next) {
+		next = buf->next;
+		nb_release(buf);
+	}
+	close(ctx->fd);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+NB_EXPORT void *numabuf_addr(const struct numabuf *buf)
+{
+	return buf->addr;
+}
+
+NB_EXPORT size_t numabuf_size(const struct numabuf *buf)
+{
+	return buf->size;
+}
+
+NB_EXPORT int numabuf_node(const struct numabuf *buf)
+{
+	return buf->node;
+}
+
+NB_EXPORT uint32_t numabuf_handle(const struct numabuf *buf)
+{
+	return buf->handle;
+}
+
+NB_EXPORT int numabuf_info(const struct numabuf *buf,
+			   struct numabuf_bufinfo *info)
+{
+	if (!buf || !info)
+		return -EINVAL;
+
+	return nb_dev_info(buf->ctx->fd, buf->handle, info);
+}
+
+NB_EXPORT int numabuf_phys(const struct numabuf *buf, uint64_t *phys)
+{
+	struct numabuf_bufinfo info;
+	int err;
+
+	if (!phys)
+		return -EINVAL;
+
+	err = numabuf_info(buf, &info);
+	if (err)
+		return err;
+
+	*phys = info.phys;
+	return 0;
+}
