@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers for the numabuf guest tests; see nbutil.h. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nbutil.h"
+
+int nb_open(void)
+{
+	int fd = open(NB_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		NB_FAIL("open %s: %s", NB_DEV, strerror(errno));
+	return fd;
+}
+
+int nb_alloc(int fd, uint64_t length, int node, uint32_t flags,
+	     struct numabuf_alloc *out)
+{
+	struct numabuf_alloc a = {
+		.size = sizeof(a), .flags = flags, .length = length,
+		.node = node,
+	};
+
+	if (ioctl(fd, NUMABUF_IOC_ALLOC, &a))
+		return -errno;
+	if (out)
+		*out = a;
+	return 0;
+}
+
+int nb_free(int fd, uint32_t handle)
+{
+	struct numabuf_free f = { .size = sizeof(f), .handle = handle };
+
+	return ioctl(fd, NUMABUF_IOC_FREE, &f) ? -errno : 0;
+}
+
+int nb_info(int fd, uint32_t handle, struct numabuf_info *out)
+{
+	struct numabuf_info i = { .size = sizeof(i), .handle = handle };
+
+	if (ioctl(fd, NUMABUF_IOC_INFO, &i))
+		return -errno;
+	if (out)
+		*out = i;
+	return 0;
+}
+
+struct numabuf_alloc nb_alloc_ok(int fd, uint64_t length, int node,
+				 uint32_t flags)
+{
+	struct numabuf_alloc a;
+	int ret = nb_alloc(fd, length, node, flags, &a);
+
+	if (ret)
+		NB_FAIL("ALLOC length %llu node %d flags %#x: %s",
+			(unsigned long long)length, node, flags,
+			nb_errname(-ret));
+	NB_CHECK(a.handle != 0, "ALLOC returned handle 0");
+	return a;
+}
+
+void *nb_map(int fd, uint64_t offset, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       (off_t)offset);
+
+	if (p == MAP_FAILED)
+		NB_FAIL("mmap offset %#llx length %zu: %s",
+			(unsigned long long)offset, len, nb_errname(errno));
+	return p;
+}
+
+static int nb_parse_list(const char *path, int *out, int max)
+{
+	char buf[1024], *p;
+	int n = 0, a, b;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	for (p = strtok(buf, ",\n"); p; p = strtok(NULL, ",\n")) {
+		if (sscanf(p, "%d-%d", &a, &b) != 2)
+			b = a = atoi(p);
+		for (; a <= b; a++)
+			if (n < max)
+				out[n++] = a;
+	}
+	return n;
+}
+
+int nb_online_nodes(int *nodes, int max)
+{
+	int n = nb_parse_list("/sys/devices/system/node/online", nodes, max);
+
+	if (n < 0)
+		NB_FAIL("cannot read /sys/devices/system/node/online");
+	return n;
+}
+
+int nb_node_online(int node)
+{
+	int nodes[NB_MAX_NODES], n, i;
+
+	n = nb_online_nodes(nodes, NB_MAX_NODES);
+	for (i = 0; i < n; i++)
+		if (nodes[i] == node)
+			return 1;
+	return 0;
+}
+
+int nb_cpu_node(int cpu)
+{
+	char path[64];
+	struct dirent *de;
+	int node = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+	d = opendir(path);
+	if (!d)
+		NB_FAIL("cannot open %s: %s", path, strerror(errno));
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "node%d", &node) == 1)
+			break;
+	closedir(d);
+	NB_CHECK(node >= 0, "no node link in %s", path);
+	return node;
+}
+
+void nb_pages_nodes(void *addr, size_t n, int *status)
+{
+	void **pages = calloc(n, sizeof(*pages));
+	size_t i;
+
+	NB_CHECK(pages, "out of memory");
+	for (i = 0; i < n; i++) {
+		pages[i] = (char *)addr + i * NB_PAGE;
+		status[i] = -12345;
+	}
+	if (move_pages(0, n, pages, NULL, status, 0))
+		NB_FAIL("move_pages(query, %zu pages): %s", n,
+			strerror(errno));
+	free(pages);
+}
+
+void nb_expect_node_at(const char *file, int line, void *addr, size_t len,
+		       int node)
+{
+	size_t n = len / NB_PAGE, i;
+	int *status = calloc(n, sizeof(*status));
+
+	NB_CHECK(status, "out of memory");
+	nb_pages_nodes(addr, n, status);
+	for (i = 0; i < n; i++)
+		if (status[i] != node)
+			nb_fail_at(file, line,
+				   "page %zu of %zu: move_pages says node %d%s%s, expected node %d",
+				   i, n, status[i], status[i] < 0 ? " = -" : "",
+				   status[i] < 0 ? nb_errname(-status[i]) : "",
+				   node);
+	free(status);
+}
+
+void nb_pfns(void *addr, size_t n, uint64_t *pfn)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t first = (uintptr_t)addr / NB_PAGE, *ent;
+	size_t i;
+
+	if (fd < 0)
+		NB_FAIL("open /proc/self/pagemap: %s", strerror(errno));
+	ent = calloc(n, sizeof(*ent));
+	NB_CHECK(ent, "out of memory");
+	if (pread(fd, ent, n * sizeof(*ent), (off_t)(first * sizeof(*ent))) !=
+	    (ssize_t)(n * sizeof(*ent)))
+		NB_FAIL("read /proc/self/pagemap: %s", strerror(errno));
+	close(fd);
+	for (i = 0; i < n; i++)
+		/* bit 63: present; bits 0-54: PFN (0 without CAP_SYS_ADMIN) */
+		pfn[i] = (ent[i] >> 63) ? ent[i] & ((1ULL << 55) - 1) : 0;
+	free(ent);
+}
+
+static inline uint8_t nb_pattern(uint32_t seed, size_t off)
+{
+	uint32_t x = seed * 2654435761u + (uint32_t)(off / 4) * 40503u;
+
+	return (uint8_t)((x >> ((off & 3) * 8)) ^ (x >> 24) ^ 0x5a);
+}
+
+void nb_fill(void *addr, size_t len, uint32_t seed)
+{
+	uint8_t *p = addr;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = nb_pattern(seed, i);
+}
+
+size_t nb_verify(const void *addr, size_t len, uint32_t seed)
+{
+	const uint8_t *p = addr;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != nb_pattern(seed, i))
+			return i;
+	return (size_t)-1;
+}
+
+size_t nb_find_nonzero(const void *addr, size_t len)
+{
+	const uint64_t *w = addr;
+	const uint8_t *p = addr;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i])
+			break;
+	for (i *= 8; i < len; i++)
+		if (p[i])
+			return i;
+	return (size_t)-1;
+}
+
+void nb_wait_ok_at(const char *file, int line, pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		nb_fail_at(file, line, "waitpid %d: %s", pid, strerror(errno));
+	if (WIFSIGNALED(status))
+		nb_fail_at(file, line, "child %d killed by signal %d (%s)", pid,
+			   WTERMSIG(status), strsignal(WTERMSIG(status)));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		nb_fail_at(file, line, "child %d exited with status %d", pid,
+			   WEXITSTATUS(status));
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the guest tests: the raw numabuf ioctls (no libnumabuf, so
+ * the tests check the module and not the library), and witnesses of where
+ * memory really is that do not ask the module: move_pages(2) for the node
+ * of a page, /proc/self/pagemap for its frame number.
+ */
+#ifndef NB_UTIL_H
+#define NB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/numabuf.h>
+
+#include "harness.h"
+
+#define NB_DEV		"/dev/numabuf"
+#define NB_PAGE		4096UL
+#define NB_MAX_NODES	64
+
+/* open(/dev/numabuf) or fail the test. */
+int nb_open(void);
+
+/*
+ * The ioctls, returning 0 or -errno.  nb_alloc fills @out (may be NULL)
+ * with the kernel's answer.
+ */
+int nb_alloc(int fd, uint64_t length, int node, uint32_t flags,
+	     struct numabuf_alloc *out);
+int nb_free(int fd, uint32_t handle);
+int nb_info(int fd, uint32_t handle, struct numabuf_info *out);
+
+/* Allocate or fail the test; returns the answer. */
+struct numabuf_alloc nb_alloc_ok(int fd, uint64_t length, int node,
+				 uint32_t flags);
+/* mmap(MAP_SHARED, RW) of [offset, offset + len) or fail the test. */
+void *nb_map(int fd, uint64_t offset, size_t len);
+
+/* Online nodes from /sys/devices/system/node/online; returns how many. */
+int nb_online_nodes(int *nodes, int max);
+int nb_node_online(int node);
+/* The node of a CPU, from /sys/devices/system/cpu/cpuN/nodeM. */
+int nb_cpu_node(int cpu);
+
+/*
+ * Node of each of @n pages from @addr by move_pages(2) with no target
+ * nodes (a query).  Returns 0, or fails the test if the call fails;
+ * status[i] is the node or a negative errno.
+ */
+void nb_pages_nodes(void *addr, size_t n, int *status);
+/* Every page of [addr, addr + len) on @node, else fail with the first. */
+void nb_expect_node_at(const char *file, int line, void *addr, size_t len,
+		       int node);
+#define NB_EXPECT_NODE(addr, len, node) \
+	nb_expect_node_at(NB_FILE, __LINE__, addr, len, node)
+
+/*
+ * PFN of each page of [addr, addr + n pages) from /proc/self/pagemap, 0
+ * when not present (or not root).  Fails the test if pagemap is unreadable.
+ */
+void nb_pfns(void *addr, size_t n, uint64_t *pfn);
+
+/* Fill / check a pattern derived from @seed and the byte offset. */
+void nb_fill(void *addr, size_t len, uint32_t seed);
+/* Returns the offset of the first wrong byte, or (size_t)-1. */
+size_t nb_verify(const void *addr, size_t len, uint32_t seed);
+/* Offset of the first nonzero byte, or (size_t)-1. */
+size_t nb_find_nonzero(const void *addr, size_t len);
+
+/* Wait for @pid; fail the test unless it exited with status 0. */
+void nb_wait_ok_at(const char *file, int line, pid_t pid);
+#define NB_WAIT_OK(pid) nb_wait_ok_at(NB_FILE, __LINE__, pid)
+
+#endif /* NB_UTIL_H */
