@@ -19,7 +19,7 @@
 /* Offsets reach 2^60 (handle << 40): a 32-bit off_t cannot hold them. */
 _Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 
-int nb_dev_open(const char *path)
+int numabuf_dev_open(const char *path)
 {
 	int fd;
 
@@ -30,7 +30,7 @@ int nb_dev_open(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-static int nb_dev_free_handle(int fd, uint32_t handle)
+static int numabuf_dev_free_handle(int fd, uint32_t handle)
 {
 	struct numabuf_free arg;
 
@@ -41,8 +41,8 @@ static int nb_dev_free_handle(int fd, uint32_t handle)
 	return ioctl(fd, NUMABUF_IOC_FREE, &arg) < 0 ? -errno : 0;
 }
 
-int nb_dev_alloc(int fd, size_t size, int node, unsigned int flags,
-		 struct numabuf *buf)
+int numabuf_dev_alloc(int fd, size_t size, int node, unsigned int flags,
+		      struct numabuf *buf)
 {
 	struct numabuf_alloc arg;
 	void *addr;
@@ -81,18 +81,18 @@ int nb_dev_alloc(int fd, size_t size, int node, unsigned int flags,
 	return 0;
 
 err_free:
-	nb_dev_free_handle(fd, arg.handle);
+	numabuf_dev_free_handle(fd, arg.handle);
 	return err;
 }
 
-int nb_dev_release(int fd, struct numabuf *buf, int release_handle)
+int numabuf_dev_release(int fd, struct numabuf *buf, int release_handle)
 {
 	int err = 0;
 
 	if (munmap(buf->addr, buf->size) < 0)
 		err = -errno;
 	if (release_handle) {
-		int ret = nb_dev_free_handle(fd, buf->handle);
+		int ret = numabuf_dev_free_handle(fd, buf->handle);
 
 		if (!err)
 			err = ret;
@@ -100,7 +100,7 @@ int nb_dev_release(int fd, struct numabuf *buf, int release_handle)
 	return err;
 }
 
-int nb_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info)
+int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info)
 {
 	struct numabuf_info arg;
 

@@ -49,11 +49,15 @@ struct numabuf {
 	pid_t owner;
 };
 
-/* device.c: the ioctl and mmap side; each returns 0 or -errno. */
-int nb_dev_open(const char *path);
-int nb_dev_alloc(int fd, size_t size, int node, unsigned int flags,
-		 struct numabuf *buf);
-int nb_dev_release(int fd, struct numabuf *buf, int release_handle);
-int nb_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info);
+/*
+ * device.c: the ioctl and mmap side; each returns 0 (or an fd) or -errno.
+ * Hidden from libnumabuf.so; in libnumabuf.a they are global, so they keep
+ * to the library's numabuf_ prefix.
+ */
+int numabuf_dev_open(const char *path);
+int numabuf_dev_alloc(int fd, size_t size, int node, unsigned int flags,
+		      struct numabuf *buf);
+int numabuf_dev_release(int fd, struct numabuf *buf, int release_handle);
+int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info);
 
 #endif /* NUMABUF_INTERNAL_H */

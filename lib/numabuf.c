@@ -30,7 +30,7 @@ NB_EXPORT int numabuf_open(struct numabuf_ctx **ctxp)
 	if (!path || !*path)
 		path = NUMABUF_DEVICE_PATH;
 
-	ctx->fd = nb_dev_open(path);
+	ctx->fd = numabuf_dev_open(path);
 	if (ctx->fd < 0) {
 		err = ctx->fd;
 		goto err_mutex;
@@ -51,7 +51,7 @@ NB_EXPORT int numabuf_fd(const struct numabuf_ctx *ctx)
 	return ctx->fd;
 }
 
-static void nb_link(struct numabuf_ctx *ctx, struct numabuf *buf)
+static void buf_link(struct numabuf_ctx *ctx, struct numabuf *buf)
 {
 	pthread_mutex_lock(&ctx->lock);
 	buf->prev = NULL;
@@ -62,7 +62,7 @@ static void nb_link(struct numabuf_ctx *ctx, struct numabuf *buf)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-static void nb_unlink(struct numabuf_ctx *ctx, struct numabuf *buf)
+static void buf_unlink(struct numabuf_ctx *ctx, struct numabuf *buf)
 {
 	pthread_mutex_lock(&ctx->lock);
 	if (buf->prev)
@@ -78,11 +78,11 @@ static void nb_unlink(struct numabuf_ctx *ctx, struct numabuf *buf)
  * Unmap @buf and release its handle, unless the handle belongs to the parent
  * of a fork() (see "fork()" in numabuf.h), then free the struct.
  */
-static int nb_release(struct numabuf *buf)
+static int buf_release(struct numabuf *buf)
 {
 	int err;
 
-	err = nb_dev_release(buf->ctx->fd, buf, buf->owner == getpid());
+	err = numabuf_dev_release(buf->ctx->fd, buf, buf->owner == getpid());
 	free(buf);
 	return err;
 }
@@ -100,14 +100,14 @@ NB_EXPORT int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
 	if (!buf)
 		return -ENOMEM;
 
-	err = nb_dev_alloc(ctx->fd, size, node, flags, buf);
+	err = numabuf_dev_alloc(ctx->fd, size, node, flags, buf);
 	if (err) {
 		free(buf);
 		return err;
 	}
 	buf->ctx = ctx;
 	buf->owner = getpid();
-	nb_link(ctx, buf);
+	buf_link(ctx, buf);
 
 	*bufp = buf;
 	return 0;
@@ -118,8 +118,8 @@ NB_EXPORT int numabuf_free(struct numabuf *buf)
 	if (!buf)
 		return 0;
 
-	nb_unlink(buf->ctx, buf);
-	return nb_release(buf);
+	buf_unlink(buf->ctx, buf);
+	return buf_release(buf);
 }
 
 NB_EXPORT void numabuf_close(struct numabuf_ctx *ctx)
@@ -132,7 +132,7 @@ NB_EXPORT void numabuf_close(struct numabuf_ctx *ctx)
 	/* No other call may run on @ctx now: the list is ours alone. */
 	for (buf = ctx->bufs; buf; buf = next) {
 		next = buf->next;
-		nb_release(buf);
+		buf_release(buf);
 	}
 	close(ctx->fd);
 	pthread_mutex_destroy(&ctx->lock);
@@ -165,7 +165,7 @@ NB_EXPORT int numabuf_info(const struct numabuf *buf,
 	if (!buf || !info)
 		return -EINVAL;
 
-	return nb_dev_info(buf->ctx->fd, buf->handle, info);
+	return numabuf_dev_info(buf->ctx->fd, buf->handle, info);
 }
 
 NB_EXPORT int numabuf_phys(const struct numabuf *buf, uint64_t *phys)
