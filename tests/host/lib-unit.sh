@@ -1,0 +1,335 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Host tests of libnumabuf and numabufctl: everything that needs no
+# /dev/numabuf.  Builds lib/ and tools/ from a scratch copy of the tree
+# (fresh, with -Werror, never touching the objects in the work tree), then:
+#   - runs the util unit tests (tools/test-util),
+#   - checks that libnumabuf.so exports exactly the public API, versioned
+#     NUMABUF_0.1, under the soname libnumabuf.so.0,
+#   - checks numabuf_open() returns -ENOENT through the shared library when
+#     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
+#   - runs the library against a fake device (tests/host/lib-fake.c),
+#   - runs numabufctl's argument handling and its no-device errors,
+#   - installs into a DESTDIR and builds a program with pkg-config.
+#
+# Exit status: 0 pass, 77 skip (no compiler or make), 1 fail.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+CC=${CC:-cc}
+fails=0
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
+skip() { echo "SKIP $1${2:+: $2}"; }
+
+for tool in "$CC" make nm readelf ar; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "SKIP lib-unit: $tool not found"
+		exit 77
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-lib-unit.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# ---- build -----------------------------------------------------------------
+mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$tmp/src/" &&
+	cp -R "$top/kmod/uapi" "$tmp/src/kmod/" || exit 1
+src=$tmp/src
+# The copy may hold objects built in the work tree: start clean.
+make -s -C "$src/lib" clean >/dev/null && make -s -C "$src/tools" clean >/dev/null
+
+if make -s -C "$src/lib" WERROR=1 CC="$CC" >"$tmp/build.log" 2>&1 &&
+	make -s -C "$src/tools" WERROR=1 CC="$CC" >>"$tmp/build.log" 2>&1; then
+	pass build
+else
+	fail build "see below"
+	cat "$tmp/build.log"
+	exit 1
+fi
+if [ -s "$tmp/build.log" ] && grep -qi 'warning' "$tmp/build.log"; then
+	fail build_warnings "$(grep -i warning "$tmp/build.log" | head -3)"
+fi
+
+if command -v clang >/dev/null 2>&1 && [ "$CC" != clang ]; then
+	mkdir -p "$tmp/clang" && cp -R "$src/lib" "$src/tools" "$tmp/clang/" &&
+		mkdir -p "$tmp/clang/kmod" && cp -R "$src/kmod/uapi" "$tmp/clang/kmod/"
+	make -s -C "$tmp/clang/lib" clean >/dev/null
+	make -s -C "$tmp/clang/tools" clean >/dev/null
+	if make -s -C "$tmp/clang/lib" WERROR=1 CC=clang >"$tmp/clang.log" 2>&1 &&
+		make -s -C "$tmp/clang/tools" WERROR=1 CC=clang >>"$tmp/clang.log" 2>&1; then
+		pass build_clang
+	else
+		fail build_clang "$(head -5 "$tmp/clang.log")"
+	fi
+else
+	skip build_clang "clang not found"
+fi
+
+# ---- util unit tests ---------------------------------------------------------
+if "$src/tools/test-util" >"$tmp/test-util.log" 2>&1; then
+	pass "util_unit ($(grep -c '^ok' "$tmp/test-util.log") tests)"
+else
+	fail util_unit "$(grep '^not ok' "$tmp/test-util.log" | head -5)"
+fi
+
+# ---- exported symbols --------------------------------------------------------
+# The public API, stated here independently of lib/libnumabuf.map.
+api="numabuf_addr
+numabuf_alloc
+numabuf_close
+numabuf_fd
+numabuf_free
+numabuf_handle
+numabuf_info
+numabuf_node
+numabuf_open
+numabuf_phys
+numabuf_size"
+
+so=$src/lib/libnumabuf.so.0.1.0
+if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
+	[ "$(readlink "$src/lib/libnumabuf.so.0")" = libnumabuf.so.0.1.0 ]; then
+	pass so_files
+else
+	fail so_files "libnumabuf.so.0.1.0 and its .so.0/.so links missing"
+fi
+
+soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+if [ "$soname" = libnumabuf.so.0 ]; then
+	pass soname
+else
+	fail soname "got '$soname'"
+fi
+
+# Defined dynamic symbols other than the version definition itself.
+nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | sort >"$tmp/syms"
+sed 's/@.*//' "$tmp/syms" | sort >"$tmp/names"
+echo "$api" | sort >"$tmp/api"
+if cmp -s "$tmp/names" "$tmp/api"; then
+	pass exports_exact
+else
+	fail exports_exact "$(diff "$tmp/api" "$tmp/names" | grep '^[<>]' | tr '\n' ' ')"
+fi
+if ! grep -qv '@@NUMABUF_0\.1$' "$tmp/syms"; then
+	pass exports_versioned
+else
+	fail exports_versioned "$(grep -v '@@NUMABUF_0\.1$' "$tmp/syms" | tr '\n' ' ')"
+fi
+
+# The archive must not put unprefixed globals into programs' namespace.
+bad=$(nm --defined-only -g "$src/lib/libnumabuf.a" 2>/dev/null |
+	awk 'NF == 3 { print $3 }' | grep -v '^numabuf_' || true)
+if [ -z "$bad" ]; then
+	pass archive_namespace
+else
+	fail archive_namespace "$bad"
+fi
+
+# ---- numabuf_open through the shared library ----------------------------------
+if "$CC" -std=c11 -Wall -Wextra -Werror -I"$src/lib" -I"$src/kmod/uapi" \
+	-o "$tmp/lib-open" "$top/tests/host/lib-open.c" \
+	-L"$src/lib" -lnumabuf 2>"$tmp/lib-open.log"; then
+	if NUMABUF_DEVICE=$tmp/missing/numabuf LD_LIBRARY_PATH=$src/lib \
+		"$tmp/lib-open" 2>>"$tmp/lib-open.log"; then
+		pass open_enoent
+	else
+		fail open_enoent "$(cat "$tmp/lib-open.log")"
+	fi
+	if LD_LIBRARY_PATH=$src/lib ldd "$tmp/lib-open" 2>/dev/null |
+		grep -q "libnumabuf.so.0 => $src/lib/libnumabuf.so.0"; then
+		pass linked_by_soname
+	else
+		fail linked_by_soname "program not linked against libnumabuf.so.0"
+	fi
+else
+	fail open_enoent "build: $(cat "$tmp/lib-open.log")"
+fi
+
+# ---- the library against a fake device -----------------------------------------
+if "$CC" -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
+	-O2 -g -I"$src/lib" -I"$src/kmod/uapi" -o "$tmp/lib-fake" \
+	"$top/tests/host/lib-fake.c" "$src/lib/libnumabuf.a" \
+	-Wl,--wrap=ioctl,--wrap=mmap64 -pthread 2>"$tmp/lib-fake.log"; then
+	if NUMABUF_DEVICE=/dev/zero "$tmp/lib-fake" >"$tmp/lib-fake.out" 2>&1; then
+		pass "lib_fake_device ($(grep -c '^ok' "$tmp/lib-fake.out") tests)"
+	else
+		fail lib_fake_device "$(grep -v '^ok' "$tmp/lib-fake.out" | head -5)"
+	fi
+else
+	fail lib_fake_device "build: $(head -5 "$tmp/lib-fake.log")"
+fi
+
+# ---- numabufctl --------------------------------------------------------------
+ctl=$src/tools/numabufctl
+
+# expect NAME STATUS STDERR-PATTERN -- ARGS...: run numabufctl, check its exit
+# status and that stderr matches the pattern ('' for empty stderr).
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 4
+	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" != "$want" ]; then
+		fail "ctl_$name" "exit $got, want $want: $(head -2 "$tmp/err")"
+	elif [ -z "$pattern" ] && [ -s "$tmp/err" ]; then
+		fail "ctl_$name" "unexpected stderr: $(head -2 "$tmp/err")"
+	elif [ -n "$pattern" ] && ! grep -q -- "$pattern" "$tmp/err"; then
+		fail "ctl_$name" "stderr lacks '$pattern': $(head -2 "$tmp/err")"
+	else
+		pass "ctl_$name"
+	fi
+}
+
+expect version 0 '' -- --version
+if ! grep -q '^numabufctl 0\.1\.0$' "$tmp/out"; then
+	fail ctl_version_text "$(cat "$tmp/out")"
+fi
+expect help 0 '' -- help
+expect help_opt 0 '' -- -h
+expect no_args 2 'Usage' --
+expect bad_object 2 "unknown object 'frob'" -- frob
+expect bad_option 2 'Try' -- --frob
+expect nodes_bad_cmd 2 "unknown command" -- nodes frob
+expect alloc_no_size 2 'size is required' -- alloc
+expect alloc_bad_size 2 "invalid size '4KB'" -- alloc --size 4KB
+expect alloc_neg_size 2 "invalid size '-4K'" -- alloc --size=-4K
+expect alloc_frac_size 2 "invalid size '1.1K'" -- alloc --size 1.1K
+expect alloc_huge_size 2 'too large' -- alloc --size 99999999999999999999
+expect alloc_zero_size 2 'is zero' -- alloc --size 0
+expect alloc_bad_node 2 "invalid node 'x'" -- alloc --size 4K --node x
+expect alloc_neg_node 2 "invalid node '-1'" -- alloc --size 4K --node -1
+expect alloc_extra_arg 2 "unexpected argument" -- alloc --size 4K frob
+
+NUMABUF_DEVICE=$tmp/missing/numabuf
+export NUMABUF_DEVICE
+expect alloc_no_device 1 "cannot open $tmp/missing/numabuf: No such file or directory" \
+	-- alloc --size 4M --node 1
+NUMABUF_DEVICE=/dev/null
+expect alloc_not_numabuf 1 'cannot allocate 4MiB on node local: Inappropriate ioctl' \
+	-- -j alloc --size 4M
+unset NUMABUF_DEVICE
+
+if [ -r /sys/devices/system/node/online ]; then
+	expect nodes 0 '' -- nodes
+	if grep -Eq '^node [0-9]+ mem_total [0-9.]+[KMGTPE]?i?B mem_free [0-9.]+[KMGTPE]?i?B cpus [-0-9,]+$' "$tmp/out"; then
+		pass ctl_nodes_text
+	else
+		fail ctl_nodes_text "$(head -2 "$tmp/out")"
+	fi
+	n_text=$(wc -l <"$tmp/out")
+	expect nodes_json 0 '' -- -j nodes
+	if command -v python3 >/dev/null 2>&1; then
+		if python3 - "$tmp/out" "$n_text" <<'EOF'
+import json, sys
+nodes = json.load(open(sys.argv[1]))
+assert isinstance(nodes, list) and len(nodes) == int(sys.argv[2]), nodes
+for n in nodes:
+    assert set(n) == {"node", "mem_total", "mem_free", "cpus"}, n
+    assert isinstance(n["node"], int) and isinstance(n["cpus"], str), n
+    assert isinstance(n["mem_total"], int) and n["mem_total"] >= n["mem_free"] >= 0, n
+EOF
+		then pass ctl_nodes_json_valid
+		else fail ctl_nodes_json_valid "$(head -c 300 "$tmp/out")"
+		fi
+		expect nodes_json_pretty 0 '' -- -j -p nodes show
+		if python3 -m json.tool "$tmp/out" >/dev/null 2>&1; then
+			pass ctl_nodes_pretty_valid
+		else
+			fail ctl_nodes_pretty_valid "$(head -c 300 "$tmp/out")"
+		fi
+	else
+		skip ctl_nodes_json_valid "python3 not found"
+	fi
+else
+	skip ctl_nodes "no /sys/devices/system/node/online"
+fi
+
+# ---- install and pkg-config ---------------------------------------------------
+dest=$tmp/dest
+if make -s -C "$src/lib" install DESTDIR="$dest" PREFIX=/usr \
+	>"$tmp/install.log" 2>&1; then
+	missing=""
+	for f in lib/libnumabuf.so.0.1.0 lib/libnumabuf.so.0 lib/libnumabuf.so \
+		lib/libnumabuf.a include/numabuf.h include/linux/numabuf.h \
+		lib/pkgconfig/numabuf.pc; do
+		[ -e "$dest/usr/$f" ] || missing="$missing $f"
+	done
+	if [ -z "$missing" ]; then
+		pass install_files
+	else
+		fail install_files "missing:$missing"
+	fi
+	# Built with the default prefix, installed with PREFIX=/usr.
+	if grep -q '^prefix=/usr$' "$dest/usr/lib/pkgconfig/numabuf.pc"; then
+		pass install_pc_prefix
+	else
+		fail install_pc_prefix "$(head -1 "$dest/usr/lib/pkgconfig/numabuf.pc")"
+	fi
+else
+	fail install "$(tail -5 "$tmp/install.log")"
+fi
+
+if command -v pkg-config >/dev/null 2>&1 && [ -f "$dest/usr/lib/pkgconfig/numabuf.pc" ]; then
+	# Exits 0 when numabuf_open() fails with -ENOENT, as it must here.
+	cat >"$tmp/user.c" <<'EOF'
+#include <errno.h>
+#include <numabuf.h>
+
+int main(void)
+{
+	struct numabuf_ctx *ctx;
+	int ret = numabuf_open(&ctx);
+
+	if (!ret)
+		numabuf_close(ctx);
+	return ret == -ENOENT && NUMABUF_NODE_LOCAL == -1 ? 0 : 1;
+}
+EOF
+	PKG_CONFIG_PATH=$dest/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
+	export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+	ver=$(pkg-config --modversion numabuf)
+	if [ "$ver" = 0.1.0 ]; then
+		pass pc_version
+	else
+		fail pc_version "got '$ver'"
+	fi
+	# shellcheck disable=SC2046
+	if "$CC" -std=c99 -Wall -Wextra -Werror -pedantic $(pkg-config --cflags numabuf) \
+		-o "$tmp/user" "$tmp/user.c" $(pkg-config --libs numabuf) 2>"$tmp/user.log" &&
+		NUMABUF_DEVICE=$tmp/missing LD_LIBRARY_PATH=$dest/usr/lib "$tmp/user"; then
+		pass pc_build_shared
+	else
+		fail pc_build_shared "$(head -5 "$tmp/user.log")"
+	fi
+	# shellcheck disable=SC2046
+	if "$CC" -std=c99 -Wall -Werror $(pkg-config --cflags numabuf) \
+		-o "$tmp/user-static" "$tmp/user.c" \
+		"$dest/usr/lib/libnumabuf.a" $(pkg-config --static --libs-only-other numabuf) \
+		2>"$tmp/user.log"; then
+		pass pc_build_static
+	else
+		fail pc_build_static "$(head -5 "$tmp/user.log")"
+	fi
+	if command -v c++ >/dev/null 2>&1; then
+		# shellcheck disable=SC2046
+		if c++ -Wall -Wextra -Werror -x c++ -fsyntax-only \
+			$(pkg-config --cflags numabuf) "$tmp/user.c" 2>"$tmp/user.log"; then
+			pass header_cxx
+		else
+			fail header_cxx "$(head -5 "$tmp/user.log")"
+		fi
+	fi
+	unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+else
+	skip pc_build "pkg-config not found or install failed"
+fi
+
+if [ "$fails" -ne 0 ]; then
+	echo "lib-unit: $fails check(s) failed"
+	exit 1
+fi
+echo "lib-unit: all checks passed"
+exit 0
