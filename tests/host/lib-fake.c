@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Host test of libnumabuf's logic against a fake device, for hosts that
- * cannot load the module.
+ * Host test of libnumabuf's logic against the fake device of
+ * fake-device.c, for hosts that cannot load the module.
  *
- * Linked with lib/libnumabuf.a and -Wl,--wrap=ioctl,--wrap=mmap64, and run
- * with NUMABUF_DEVICE=/dev/zero: ioctls on /dev/zero are answered here the
- * way docs/interfaces.md says the module answers them, and the buffer is
- * mapped as shared anonymous memory.  What this checks is the library: the
- * ioctl arguments it builds (size field, reserved fields), the handles it
- * frees on every path (free, close, failed mmap, fork), errno passing and
- * concurrent use of one context.  It says nothing about the module.
+ * Built with fake-device.c, lib/libnumabuf.a and
+ * -Wl,--wrap=ioctl,--wrap=mmap64; run with NUMABUF_DEVICE=/dev/zero.  What
+ * this checks is the library: the ioctl arguments it builds (size field,
+ * reserved fields), the handles it frees on every path (free, close,
+ * failed mmap, fork), errno passing and concurrent use of one context.  It
+ * says nothing about the module.
  *
  * TAP output; exit status 0 when every test passes.
  */
@@ -17,58 +16,17 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <numabuf.h>
 
-/* The fake device: two online nodes, 4 MiB limit, handles from 1. */
-#define FAKE_NODES		2
-#define FAKE_MAX_NUMNODES	1024
-#define FAKE_MAX_BYTES		(4UL << 20)
-#define FAKE_HANDLES		4096
-#define FAKE_OFFSET_SHIFT	40
-
-static struct {
-	pthread_mutex_t lock;
-	struct {
-		uint64_t length;
-		int node;
-		unsigned int flags;
-		int live;
-	} h[FAKE_HANDLES];
-	unsigned int next_handle;
-	unsigned int live;		/* handles not yet freed */
-	unsigned int frees;		/* successful FREE ioctls */
-	unsigned int bad_args;		/* arguments the module would refuse */
-	uint64_t phys;			/* what INFO reports (0: unprivileged) */
-	int fail_mmap;			/* errno for the next mmap, or 0 */
-} fake = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.next_handle = 1,
-};
-
-int __real_ioctl(int fd, unsigned long req, ...);
-int __wrap_ioctl(int fd, unsigned long req, ...);
-void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd,
-		    off_t off);
-void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
-		    off_t off);
-
-static int is_fake_fd(int fd)
-{
-	struct stat st;
-
-	return !fstat(fd, &st) && S_ISCHR(st.st_mode) &&
-	       st.st_rdev == makedev(1, 5);	/* /dev/zero */
-}
+#include "fake-device.h"
 
 static int all_zero(const void *p, size_t len)
 {
@@ -78,153 +36,6 @@ static int all_zero(const void *p, size_t len)
 		if (*c++)
 			return 0;
 	return 1;
-}
-
-static int fake_alloc(struct numabuf_alloc *a)
-{
-	unsigned int handle;
-	int node = a->node;
-
-	if (a->size != sizeof(*a) || !all_zero(a->reserved, sizeof(a->reserved)) ||
-	    a->handle || a->offset) {
-		fake.bad_args++;
-		return -EINVAL;
-	}
-	if (a->flags & ~NUMABUF_F_ALL || !a->length || node < -1 ||
-	    node >= FAKE_MAX_NUMNODES)
-		return -EINVAL;
-	if (node >= FAKE_NODES)
-		return -ENODEV;
-	if (a->length > FAKE_MAX_BYTES)
-		return -EOPNOTSUPP;
-	if (fake.next_handle >= FAKE_HANDLES)
-		return -ENOMEM;
-	if (node == NUMABUF_NODE_LOCAL)
-		node = 0;
-
-	handle = fake.next_handle++;
-	fake.h[handle].length = (a->length + 4095) & ~4095ULL;
-	fake.h[handle].node = node;
-	fake.h[handle].flags = a->flags;
-	fake.h[handle].live = 1;
-	fake.live++;
-
-	a->length = fake.h[handle].length;
-	a->node = node;
-	a->handle = handle;
-	a->offset = (uint64_t)handle << FAKE_OFFSET_SHIFT;
-	return 0;
-}
-
-static int fake_free(struct numabuf_free *f)
-{
-	if (f->size != sizeof(*f) || !all_zero(f->reserved, sizeof(f->reserved))) {
-		fake.bad_args++;
-		return -EINVAL;
-	}
-	if (!f->handle || f->handle >= FAKE_HANDLES || !fake.h[f->handle].live)
-		return -ENOENT;
-	fake.h[f->handle].live = 0;
-	fake.live--;
-	fake.frees++;
-	return 0;
-}
-
-static int fake_info(struct numabuf_info *i)
-{
-	unsigned int handle = i->handle;
-
-	if (i->size != sizeof(*i) || i->reserved0 || i->length || i->phys ||
-	    !all_zero(i->reserved, sizeof(i->reserved))) {
-		fake.bad_args++;
-		return -EINVAL;
-	}
-	if (!handle || handle >= FAKE_HANDLES || !fake.h[handle].live)
-		return -ENOENT;
-	i->length = fake.h[handle].length;
-	i->node = fake.h[handle].node;
-	i->flags = fake.h[handle].flags;
-	i->map_count = 1;
-	i->offset = (uint64_t)handle << FAKE_OFFSET_SHIFT;
-	i->phys = fake.phys;
-	return 0;
-}
-
-int __wrap_ioctl(int fd, unsigned long req, ...)
-{
-	void *arg;
-	va_list ap;
-	int ret;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-
-	if (!is_fake_fd(fd))
-		return __real_ioctl(fd, req, arg);
-
-	pthread_mutex_lock(&fake.lock);
-	switch (req) {
-	case NUMABUF_IOC_ALLOC:
-		ret = fake_alloc(arg);
-		break;
-	case NUMABUF_IOC_FREE:
-		ret = fake_free(arg);
-		break;
-	case NUMABUF_IOC_INFO:
-		ret = fake_info(arg);
-		break;
-	default:
-		ret = -ENOTTY;
-		break;
-	}
-	pthread_mutex_unlock(&fake.lock);
-
-	if (ret) {
-		errno = -ret;
-		return -1;
-	}
-	return 0;
-}
-
-void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd,
-		    off_t off)
-{
-	uint64_t handle = (uint64_t)off >> FAKE_OFFSET_SHIFT;
-	int err = 0;
-
-	if (!is_fake_fd(fd))
-		return __real_mmap64(addr, len, prot, flags, fd, off);
-
-	pthread_mutex_lock(&fake.lock);
-	if (fake.fail_mmap) {
-		err = fake.fail_mmap;
-		fake.fail_mmap = 0;
-	} else if (!(flags & MAP_SHARED) || prot != (PROT_READ | PROT_WRITE) ||
-		   (off & ((1ULL << FAKE_OFFSET_SHIFT) - 1)) ||
-		   !handle || handle >= FAKE_HANDLES || !fake.h[handle].live ||
-		   len != fake.h[handle].length) {
-		fake.bad_args++;
-		err = EINVAL;
-	}
-	pthread_mutex_unlock(&fake.lock);
-
-	if (err) {
-		errno = err;
-		return MAP_FAILED;
-	}
-	/* Shared anonymous memory: zeroed, like the module's. */
-	return __real_mmap64(addr, len, prot, flags, fd, 0);
-}
-
-static unsigned int fake_live(void)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&fake.lock);
-	n = fake.live;
-	pthread_mutex_unlock(&fake.lock);
-	return n;
 }
 
 /* TAP */
@@ -345,6 +156,7 @@ static void test_errors(struct numabuf_ctx *ctx)
 		{ "node 65536",		4096,	   65536, 0,	-EINVAL },
 		{ "node -2",		4096,	   -2, 0,	-EINVAL },
 		{ "unknown flag",	4096,	   0,  1U << 31, -EINVAL },
+		{ "SIZE_MAX",		SIZE_MAX,  0,  0,	-EINVAL },
 	};
 	struct numabuf *buf = (void *)1;
 	unsigned int live = fake_live(), frees;

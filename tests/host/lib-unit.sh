@@ -9,7 +9,8 @@
 #     NUMABUF_0.1, under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
-#   - runs the library against a fake device (tests/host/lib-fake.c),
+#   - runs the library against a fake device (tests/host/lib-fake.c), and
+#     the guest test tests/suite/test_lib.c too,
 #   - runs numabufctl's argument handling and its no-device errors,
 #   - installs into a DESTDIR and builds a program with pkg-config.
 #
@@ -151,8 +152,9 @@ fi
 # ---- the library against a fake device -----------------------------------------
 if "$CC" -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
 	-O2 -g -I"$src/lib" -I"$src/kmod/uapi" -o "$tmp/lib-fake" \
-	"$top/tests/host/lib-fake.c" "$src/lib/libnumabuf.a" \
-	-Wl,--wrap=ioctl,--wrap=mmap64 -pthread 2>"$tmp/lib-fake.log"; then
+	"$top/tests/host/lib-fake.c" "$top/tests/host/fake-device.c" \
+	"$src/lib/libnumabuf.a" -Wl,--wrap=ioctl,--wrap=mmap64 -pthread \
+	2>"$tmp/lib-fake.log"; then
 	if NUMABUF_DEVICE=/dev/zero "$tmp/lib-fake" >"$tmp/lib-fake.out" 2>&1; then
 		pass "lib_fake_device ($(grep -c '^ok' "$tmp/lib-fake.out") tests)"
 	else
@@ -160,6 +162,33 @@ if "$CC" -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
 	fi
 else
 	fail lib_fake_device "build: $(head -5 "$tmp/lib-fake.log")"
+fi
+
+# ---- the guest test, tests/suite/test_lib.c, against the fake device --------
+# Checks the test's own code before it meets the module in the guest.  The
+# fake does not place memory, so this needs a host with one online node.
+# Its memory is not contiguous either: lib_phys_root may fail on that alone.
+online=$(cat /sys/devices/system/node/online 2>/dev/null)
+if [ ! -f "$top/tests/suite/test_lib.c" ]; then
+	skip test_lib_fake "no tests/suite/test_lib.c"
+elif [ "$online" != 0 ]; then
+	skip test_lib_fake "needs a host whose only online node is 0 (has '$online')"
+elif ! "$CC" -std=gnu11 -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -O2 -g \
+	-I"$src/lib" -I"$src/kmod/uapi" -o "$tmp/test_lib" \
+	"$top/tests/suite/test_lib.c" "$top/tests/host/fake-device.c" \
+	"$src/lib/libnumabuf.a" -Wl,--wrap=ioctl,--wrap=mmap64 -lnuma -pthread \
+	2>"$tmp/test_lib.log"; then
+	fail test_lib_fake "build: $(head -5 "$tmp/test_lib.log")"
+else
+	NUMABUF_DEVICE=/dev/zero NUMABUF_FAKE_PHYS=pagemap "$tmp/test_lib" \
+		>"$tmp/test_lib.out" 2>&1
+	bad=$(grep -v -e '^PASS ' -e '^SKIP ' "$tmp/test_lib.out" |
+		grep -v '^FAIL lib_phys_root: not contiguous')
+	if [ -z "$bad" ] && grep -q '^PASS lib_alloc_node0_4MiB$' "$tmp/test_lib.out"; then
+		pass "test_lib_fake ($(grep -c '^PASS' "$tmp/test_lib.out") passed)"
+	else
+		fail test_lib_fake "$(echo "$bad" | head -5)"
+	fi
 fi
 
 # ---- numabufctl --------------------------------------------------------------
