@@ -11,7 +11,8 @@
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
 #     the guest test tests/suite/test_lib.c too,
-#   - runs numabufctl's argument handling and its no-device errors,
+#   - runs numabufctl's argument handling and its no-device errors, and
+#     its alloc paths against the fake device,
 #   - installs into a DESTDIR and builds a program with pkg-config.
 #
 # Exit status: 0 pass, 77 skip (no compiler or make), 1 fail.
@@ -274,6 +275,73 @@ EOF
 	fi
 else
 	skip ctl_nodes "no /sys/devices/system/node/online"
+fi
+
+# ---- numabufctl alloc against the fake device --------------------------------
+# The same objects linked with tests/host/fake-device.c: the success paths.
+if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
+	"$src/tools/util.o" "$src/tools/json.o" "$top/tests/host/fake-device.c" \
+	-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
+	-I"$src/lib" -I"$src/kmod/uapi" "$src/lib/libnumabuf.a" \
+	-Wl,--wrap=ioctl,--wrap=mmap64 -pthread 2>"$tmp/ctl-fake.log"; then
+	ctl=$tmp/numabufctl-fake
+	NUMABUF_DEVICE=/dev/zero
+	export NUMABUF_DEVICE
+
+	# out_is NAME TEXT: stdout of the last expect is exactly TEXT.
+	out_is() {
+		if [ "$(cat "$tmp/out")" = "$2" ]; then
+			pass "ctl_$1"
+		else
+			fail "ctl_$1" "got '$(cat "$tmp/out")', want '$2'"
+		fi
+	}
+	expect fake_alloc 0 '' -- alloc --size 1.5M --node 1
+	out_is fake_alloc_text 'size 1.5MiB node 1 phys -'
+	expect fake_alloc_json 0 '' -- -j alloc -s 5000
+	out_is fake_alloc_json_text '{"size":8192,"node":0}'
+	NUMABUF_FAKE_PHYS=pagemap
+	export NUMABUF_FAKE_PHYS
+	expect fake_alloc_phys 0 '' -- alloc -s 4K --preferred
+	if [ "$(id -u)" = 0 ]; then
+		if grep -Eq '^size 4KiB node 0 phys 0x[0-9a-f]+000$' "$tmp/out"; then
+			pass ctl_fake_alloc_phys_text
+		else
+			fail ctl_fake_alloc_phys_text "$(cat "$tmp/out")"
+		fi
+	fi
+	unset NUMABUF_FAKE_PHYS
+	expect fake_alloc_8m 1 'cannot allocate 8MiB on node local: Operation not supported' \
+		-- alloc -s 8M
+	expect fake_alloc_offline 1 'cannot allocate 4KiB on node 5: No such device' \
+		-- alloc -s 4K -n 5
+
+	# --hold: prints, stays until SIGTERM, then frees and exits 0.
+	"$ctl" alloc -s 2M --hold >"$tmp/hold.out" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -s "$tmp/hold.out" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.2
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait "$pid"
+		st=$?
+		if [ "$st" = 0 ] && [ "$(cat "$tmp/hold.out")" = 'size 2MiB node 0 phys -' ]; then
+			pass ctl_fake_hold
+		else
+			fail ctl_fake_hold "exit $st: $(cat "$tmp/hold.out")"
+		fi
+	else
+		wait "$pid"
+		fail ctl_fake_hold "exited before SIGTERM ($?): $(cat "$tmp/hold.out")"
+	fi
+	unset NUMABUF_DEVICE
+	ctl=$src/tools/numabufctl
+else
+	fail ctl_fake "build: $(head -5 "$tmp/ctl-fake.log")"
 fi
 
 # ---- install and pkg-config ---------------------------------------------------
