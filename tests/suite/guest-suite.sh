@@ -1,0 +1,311 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# guest-suite.sh MODULE.ko: the numabuf guest suite.  Runs inside a test
+# guest as root (tests/qemu/guest-run), never on a machine that matters:
+# it loads and unloads the module and writes to the scratch disk /dev/vda.
+#
+#   tests/qemu/guest-run --timeout 1800 6.1 -- \
+#       tests/suite/guest-suite.sh build/<kver>/numabuf.ko
+#
+# Loads the module, checks the device and its counters appear, runs every
+# test binary of build/suite (make -C tests/suite, on the host, first),
+# then the unload tests: the module cannot go while a process holds an fd
+# or only a mapping, goes once they exit (device and counters gone, free
+# memory back), and loads again.  Prints one line per test
+# (PASS name / FAIL name: reason / SKIP name: reason) and, as its last line,
+#   N passed, N failed, N skipped
+# Exit status 0 iff nothing failed.
+#
+# Environment: NB_SUITE_BIN (directory of the test binaries, default
+# build/suite), NB_SUITE_ONLY (run only these binaries, space separated:
+# "t_placement t_memory"), NB_UNLOAD_MARGIN_KB (free memory the whole run
+# may lose, default 8192).
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${NB_SUITE_BIN:-$top/build/suite}
+stats=/sys/kernel/debug/numabuf/stats
+margin_kb=${NB_UNLOAD_MARGIN_KB:-8192}
+
+pass=0
+fail=0
+skip=0
+tmp=
+
+result() { # result PASS|FAIL|SKIP name [reason]
+	local verdict=$1 name=$2
+	shift 2
+	case $verdict in
+	PASS) pass=$((pass + 1)); echo "PASS $name" ;;
+	FAIL) fail=$((fail + 1)); echo "FAIL $name: $*" ;;
+	SKIP) skip=$((skip + 1)); echo "SKIP $name: $*" ;;
+	esac
+}
+
+summary_and_exit() {
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	# The last line, parsed by whoever runs the suite.
+	echo "$pass passed, $fail failed, $skip skipped"
+	((fail == 0))
+	exit
+}
+
+# Free memory in KiB: MemFree plus pages on the per-CPU lists (which
+# MemFree leaves out), after dropping caches; as the harness measures it.
+free_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	local memfree pcp
+	memfree=$(awk '$1 == "MemFree:" { print $2 }' /proc/meminfo)
+	pcp=$(awk '$1 == "count:" { n += $2 } END { print n + 0 }' /proc/zoneinfo)
+	echo $((memfree + pcp * $(getconf PAGESIZE) / 1024))
+}
+
+# Kernel log lines at warning level or worse, less the notices every
+# out-of-tree, unsigned module load prints (taint, not a problem).
+warn_log() {
+	dmesg --level=emerg,alert,crit,err,warn 2>/dev/null |
+		grep -v -e 'loading out-of-tree module taints kernel' \
+			-e 'module verification failed: signature and/or required key missing'
+}
+
+warn_lines() {
+	warn_log | wc -l
+}
+
+stats_all() {
+	awk '$1 == "all" { print $2, $3 }' "$stats" 2>/dev/null
+}
+
+module_loaded() {
+	[[ -d /sys/module/numabuf ]]
+}
+
+# Wait up to ~5 s for a condition (a command).
+wait_for() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Start nb_hold MODE in the background; sets hold_pid once it is ready.
+hold_pid=
+start_holder() {
+	local out=$tmp/hold.$1
+	"$bin/nb_hold" "$1" >"$out" 2>&1 &
+	hold_pid=$!
+	wait_for grep -q ready "$out" && return 0
+	echo "# nb_hold $1: $(cat "$out")"
+	return 1
+}
+
+stop_holder() {
+	[[ -n $hold_pid ]] || return 0
+	kill -KILL "$hold_pid" 2>/dev/null
+	wait "$hold_pid" 2>/dev/null
+	hold_pid=
+}
+
+# ---- preconditions ----
+if (($# != 1)); then
+	echo "usage: guest-suite.sh MODULE.ko" >&2
+	exit 2
+fi
+ko=$1
+if [[ $(id -u) != 0 ]]; then
+	result FAIL suite_setup "must run as root (inside the test guest)"
+	summary_and_exit
+fi
+tmp=$(mktemp -d /tmp/guest-suite.XXXXXX)
+if [[ ! -f $ko ]]; then
+	result FAIL suite_setup "no module file '$ko'"
+	summary_and_exit
+fi
+mapfile -t binaries < <(find "$bin" -maxdepth 1 -type f -perm -u+x \( -name 't_*' -o -name 'test_*' \) ! -name '*.o' 2>/dev/null | sort)
+if ((${#binaries[@]} == 0)) || [[ ! -x $bin/nb_hold || ! -x $bin/nb_unload ]]; then
+	result FAIL suite_setup "no test binaries in $bin (run 'make -C tests/suite' on the host first)"
+	summary_and_exit
+fi
+if module_loaded; then
+	result FAIL suite_setup "numabuf is already loaded; the suite needs a guest without it"
+	summary_and_exit
+fi
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+
+echo "# kernel $(uname -r), nodes online $(cat /sys/devices/system/node/online), module $ko"
+free0=$(free_kb)
+warn0=$(warn_lines)
+
+# ---- load ----
+if out=$(insmod "$ko" 2>&1); then
+	result PASS module_load
+else
+	result FAIL module_load "insmod: $out"
+	summary_and_exit
+fi
+if wait_for test -c /dev/numabuf; then
+	mode=$(stat -c '%a %U' /dev/numabuf)
+	if [[ $mode == "600 root" ]]; then
+		result PASS device_node
+	else
+		result FAIL device_node "/dev/numabuf has mode/owner '$mode', expected '600 root'"
+	fi
+else
+	result FAIL device_node "/dev/numabuf did not appear"
+	summary_and_exit
+fi
+# The counters: a header, one line per online node with memory, the total.
+if [[ -r $stats ]]; then
+	nodes_online=$(cat /sys/devices/system/node/online)
+	bad=$(awk -v online="$nodes_online" '
+		BEGIN { n = split(online, parts, ",")
+			for (i = 1; i <= n; i++) {
+				if (split(parts[i], r, "-") == 2) { for (j = r[1]; j <= r[2]; j++) want[j] = 1 }
+				else want[parts[i]] = 1 } }
+		NR == 1 { if ($0 != "# node buffers bytes") print "header: " $0; next }
+		$1 == "all" { all = 1; if ($2 != 0 || $3 != 0) print "all: " $0; next }
+		$1 ~ /^[0-9]+$/ && NF == 3 { if (!($1 in want)) print "node not online: " $0; seen[$1] = 1; if ($2 != 0 || $3 != 0) print "not zero: " $0; next }
+		{ print "bad line: " $0 }
+		END { if (!all) print "no all line"; for (k in want) if (!(k in seen)) print "node " k " missing" }' "$stats")
+	if [[ -z $bad ]]; then
+		result PASS debugfs_stats
+	else
+		result FAIL debugfs_stats "$(echo "$bad" | head -n 3 | tr '\n' ';')"
+	fi
+else
+	result FAIL debugfs_stats "$stats is not readable"
+fi
+
+# ---- the test binaries ----
+for b in "${binaries[@]}"; do
+	name=$(basename "$b")
+	if [[ -n ${NB_SUITE_ONLY:-} && " $NB_SUITE_ONLY " != *" $name "* ]]; then
+		continue
+	fi
+	echo "# ---- $name"
+	timeout --kill-after=10 3600 "$b" 2>&1 | tee "$tmp/out.$name"
+	rc=${PIPESTATUS[0]}
+	np=$(grep -c '^PASS ' "$tmp/out.$name")
+	nf=$(grep -c '^FAIL ' "$tmp/out.$name")
+	ns=$(grep -c '^SKIP ' "$tmp/out.$name")
+	pass=$((pass + np))
+	fail=$((fail + nf))
+	skip=$((skip + ns))
+	# A binary that failed without saying which test (a crash of the
+	# harness itself, a timeout) is one more failure.
+	if ((rc != 0 && nf == 0)); then
+		result FAIL "$name" "exited with status $rc without a FAIL line"
+	elif ((rc == 0 && np + nf + ns == 0)); then
+		result FAIL "$name" "ran no tests"
+	fi
+done
+
+# ---- unload ----
+# Nothing may be held now: every test cleaned up after itself.
+if [[ $(stats_all) != "0 0" ]]; then
+	result FAIL counters_zero_after_tests "counters are '$(stats_all)' after all tests"
+else
+	result PASS counters_zero_after_tests
+fi
+
+# Unload attempts use nb_unload (delete_module with O_NONBLOCK), which
+# reports the errno rmmod hides: EAGAIN (EWOULDBLOCK) or EBUSY while in use.
+check_refused() { # name what
+	local out
+	out=$("$bin/nb_unload" numabuf)
+	if [[ $out == ok ]]; then
+		result FAIL "$1" "the module unloaded while $2"
+		return 1
+	elif [[ $out != EAGAIN && $out != EBUSY ]]; then
+		result FAIL "$1" "unload while $2 failed with $out, expected EAGAIN/EBUSY"
+	elif ! module_loaded || [[ ! -c /dev/numabuf ]]; then
+		result FAIL "$1" "unload refused ($out) but the module or /dev/numabuf is gone"
+	else
+		result PASS "$1"
+	fi
+	return 0
+}
+
+unloaded=0
+if start_holder fd; then
+	if ! check_refused unload_refused_fd_open "a process holds /dev/numabuf open"; then
+		unloaded=1
+	fi
+	# rmmod itself must say so, too.
+	if ((!unloaded)); then
+		out=$(rmmod numabuf 2>&1)
+		if [[ $? != 0 && $out == *"in use"* ]] && module_loaded; then
+			result PASS rmmod_says_in_use
+		else
+			result FAIL rmmod_says_in_use "rmmod with an fd open: '$out'"
+		fi
+	fi
+	stop_holder
+else
+	result FAIL unload_refused_fd_open "nb_hold fd did not get ready"
+fi
+if ((!unloaded)) && start_holder map; then
+	if [[ $(stats_all) != "1 65536" ]]; then
+		result FAIL unload_refused_mapping_held "counters '$(stats_all)' with one 64 KiB buffer held by a mapping only"
+	elif ! check_refused unload_refused_mapping_held "a process holds only a mapping (fd closed)"; then
+		unloaded=1
+	fi
+	stop_holder
+elif ((!unloaded)); then
+	result FAIL unload_refused_mapping_held "nb_hold map did not get ready"
+fi
+
+if ((!unloaded)); then
+	if [[ $(stats_all) != "0 0" ]]; then
+		result FAIL unload_after_release "counters '$(stats_all)' after the holders exited"
+	fi
+	out=$("$bin/nb_unload" numabuf)
+	if [[ $out != ok ]]; then
+		result FAIL unload_after_release "unload failed with $out after every holder exited"
+		summary_and_exit
+	fi
+	if ! wait_for test ! -e /dev/numabuf; then
+		result FAIL unload_after_release "/dev/numabuf still there after unload"
+	elif module_loaded; then
+		result FAIL unload_after_release "/sys/module/numabuf still there after unload"
+	elif [[ -e /sys/kernel/debug/numabuf ]]; then
+		result FAIL unload_after_release "debugfs numabuf/ still there after unload"
+	else
+		result PASS unload_after_release
+	fi
+fi
+
+free1=$(free_kb)
+echo "# free memory: $free0 KiB before load, $free1 KiB after unload"
+if ((free1 >= free0 - margin_kb)); then
+	result PASS meminfo_after_unload
+else
+	result FAIL meminfo_after_unload "free memory $((free0 - free1)) KiB below where it was before the module was loaded (margin $margin_kb KiB)"
+fi
+
+# Load again: the module's exit left nothing behind that breaks a new load.
+if out=$(insmod "$ko" 2>&1) && wait_for test -c /dev/numabuf && start_holder map; then
+	stop_holder
+	if [[ $("$bin/nb_unload" numabuf) == ok ]] && wait_for test ! -e /dev/numabuf; then
+		result PASS reload
+	else
+		result FAIL reload "second unload failed"
+	fi
+else
+	result FAIL reload "second load or use failed: $out"
+	stop_holder
+	rmmod numabuf 2>/dev/null
+fi
+
+warn1=$(warn_lines)
+if ((warn1 > warn0)); then
+	result FAIL kernel_log_clean "$((warn1 - warn0)) new warning-or-worse kernel log lines: $(warn_log | tail -n $((warn1 - warn0)) | head -n 3 | tr '\n' ';')"
+else
+	result PASS kernel_log_clean
+fi
+
+summary_and_exit
