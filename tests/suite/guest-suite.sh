@@ -4,8 +4,11 @@
 # guest as root (tests/qemu/guest-run), never on a machine that matters:
 # it loads and unloads the module and writes to the scratch disk /dev/vda.
 #
-#   tests/qemu/guest-run --timeout 1800 6.1 -- \
+#   tests/qemu/guest-run --timeout 1800 --append init_on_alloc=0 6.1 -- \
 #       tests/suite/guest-suite.sh build/<kver>/numabuf.ko
+#
+# (init_on_alloc=0: Debian's kernels zero every page they hand out, which
+# would hide a module that does not.)
 #
 # Loads the module, checks the device and its counters appear, runs every
 # test binary of build/suite (make -C tests/suite, on the host, first),
@@ -137,6 +140,11 @@ fi
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 
 echo "# kernel $(uname -r), nodes online $(cat /sys/devices/system/node/online), module $ko"
+# With init_on_alloc the kernel zeroes all memory it hands out, which
+# hides a module that does not: the zero-fill tests then prove little.
+if dmesg | grep -q 'mem auto-init:.*heap alloc:on'; then
+	echo "# NOTE: init_on_alloc is on; boot the guest with init_on_alloc=0 for the zero-fill tests to bite"
+fi
 free0=$(free_kb)
 warn0=$(warn_lines)
 

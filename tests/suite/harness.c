@@ -205,7 +205,7 @@ void nb_drop_caches(void)
 	}
 }
 
-static long long nb_meminfo_kb(const char *key)
+long long nb_meminfo_kb(const char *key)
 {
 	char line[256];
 	size_t klen = strlen(key);

@@ -131,6 +131,8 @@ void nb_stats_expect_at(const char *file, int line, struct nb_stats base,
  * node (from /proc/zoneinfo).  Returns -1 if it cannot be read.
  */
 long long nb_free_kb(int node);
+/* A field of /proc/meminfo in KiB ("MemFree"), or -1. */
+long long nb_meminfo_kb(const char *key);
 /* Drop the page cache and slab caches so free memory settles. */
 void nb_drop_caches(void);
 
