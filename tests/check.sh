@@ -1,0 +1,132 @@
+#!/bin/bash
+# The whole test suite, as `make check` runs it (after building lib and
+# tools):
+#   - each host test tests/host/*.sh (one test each: exit 0 pass, 77 skip,
+#     anything else fail);
+#   - for each kernel line (default 6.1 and 6.12): build the module against
+#     that kernel, boot it in a QEMU guest (tests/qemu/guest-run) and run
+#     tests/suite/guest-suite.sh there, which prints PASS/FAIL/SKIP lines and
+#     ends with "N passed, N failed[, N skipped]".
+# Ends with one line "N passed, N failed" (totals); exits 1 if anything
+# failed.
+#
+#   tests/check.sh [--kernel LINE]...      e.g. --kernel 6.12
+# Environment: KERNELS="6.1 6.12" (the same as --kernel), GUEST_TIMEOUT
+# (seconds per guest suite run, default 2400).  Logs: build/check/.
+set -euo pipefail
+# Braced so bash parses the whole script before running any of it:
+# editing the file while a run is in flight cannot derail that run.
+{
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+kernels=()
+while (($#)); do
+	case $1 in
+	--kernel) kernels+=("${2:?--kernel needs a kernel line such as 6.1}"); shift 2 ;;
+	-h | --help) sed -n '2,/^set /s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+if ((${#kernels[@]} == 0)); then
+	read -r -a kernels <<<"${KERNELS:-6.1 6.12}"
+fi
+guest_timeout=${GUEST_TIMEOUT:-2400}
+logdir=$top/build/check
+mkdir -p "$logdir"
+
+total_pass=0
+total_fail=0
+total_skip=0
+results=() # one line per test lane, repeated in the summary
+
+section() {
+	printf '\n========== %s ==========\n' "$*"
+}
+
+# record LANE PASSED FAILED SKIPPED [NOTE]
+record() {
+	local line
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	total_skip=$((total_skip + $4))
+	line=$(printf '%-40s %s passed, %s failed, %s skipped' "$1" "$2" "$3" "$4")
+	results+=("$line${5:+ ($5)}")
+}
+
+for t in tests/host/*.sh; do
+	[[ -e $t ]] || continue
+	section "host: $t"
+	rc=0
+	"$t" || rc=$?
+	case $rc in
+	0) record "host $t" 1 0 0 ;;
+	77) record "host $t" 0 0 1 ;;
+	*) record "host $t" 0 1 0 "exit $rc" ;;
+	esac
+done
+
+# The suite's test binaries are the same for every kernel.
+section "build tests/suite"
+if make -C tests/suite; then
+	record "build tests/suite" 1 0 0
+else
+	record "build tests/suite" 0 1 0 "make failed"
+fi
+
+for sel in "${kernels[@]}"; do
+	# A kernel line that is not installed is a failure, not a skip: CI
+	# must test both lines.
+	if ! kver=$(tests/qemu/guest-run --resolve "$sel"); then
+		section "kernel $sel"
+		echo "check: no $sel kernel installed (scripts/install-deps.sh installs both lines)"
+		record "kernel $sel" 0 1 0 "not installed"
+		continue
+	fi
+
+	section "$kver: build the module"
+	if ! make -C "$top" module KVER="$kver"; then
+		record "$kver module build" 0 1 0 "make module failed"
+		continue
+	fi
+
+	section "$kver: guest suite"
+	# The log holds the guest's console (the suite's output) and its
+	# kernel log; removed first so a stale one is never parsed.
+	log=$logdir/$kver.log
+	rm -f "$log"
+	rc=0
+	tests/qemu/guest-run --timeout "$guest_timeout" --log "$log" "$kver" -- \
+		tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
+
+	# The suite's own count, then what guest-run saw around it: a crash,
+	# a timeout or a problem in the kernel log is a failure the suite
+	# cannot count itself.
+	note=
+	summary=$(grep -sE '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1) || true
+	if [[ -n $summary ]]; then
+		read -r p _ f _ s _ <<<"${summary//,/}"
+		s=${s:-0}
+	else
+		p=0 f=1 s=0
+		note="no summary line"
+	fi
+	case $rc in
+	0) ;;
+	122) note="guest kernel log has problems"; f=$((f + 1)) ;;
+	123) note="guest crashed"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	124) note="guest timed out after $guest_timeout s"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	125) note="guest-run failed"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	*) if ((f == 0)); then note="suite exited $rc but counted no failure"; f=1; fi ;;
+	esac
+	record "$kver guest suite" "$p" "$f" "$s" "${note:+$note; }log: build/check/$kver.log"
+done
+
+section "summary"
+printf '%s\n' "${results[@]}"
+echo "$total_skip skipped"
+echo "$total_pass passed, $total_fail failed"
+((total_fail == 0))
+exit
+}
