@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Long-term pins: io_uring fixed buffers pin the pages with
+ * pin_user_pages(FOLL_LONGTERM), the same path RDMA memory registration
+ * and VFIO DMA mapping take.  The mapping must accept such a pin, and the
+ * pinned pages must stay intact after the module has let the buffer go
+ * (FREE + munmap), until the pin is dropped.
+ *
+ * Raw io_uring system calls; no liburing.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/io_uring.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "nbutil.h"
+
+struct nb_ring {
+	int fd;
+	void *sq, *cq;
+	size_t sq_len, cq_len;
+	struct io_uring_sqe *sqes;
+	size_t sqes_len;
+	struct io_uring_params p;
+};
+
+static void nb_ring_setup(struct nb_ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = (int)syscall(__NR_io_uring_setup, 4, &r->p);
+	if (r->fd < 0)
+		nb_skip("io_uring_setup: %s (io_uring unavailable)",
+			nb_errname(errno));
+	r->sq_len = r->p.sq_off.array + r->p.sq_entries * sizeof(__u32);
+	r->cq_len = r->p.cq_off.cqes +
+		    r->p.cq_entries * sizeof(struct io_uring_cqe);
+	r->sq = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     r->fd, IORING_OFF_SQ_RING);
+	NB_CHECK(r->sq != MAP_FAILED, "mmap SQ ring: %s", strerror(errno));
+	r->cq = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     r->fd, IORING_OFF_CQ_RING);
+	NB_CHECK(r->cq != MAP_FAILED, "mmap CQ ring: %s", strerror(errno));
+	r->sqes_len = r->p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       r->fd, IORING_OFF_SQES);
+	NB_CHECK(r->sqes != MAP_FAILED, "mmap SQEs: %s", strerror(errno));
+}
+
+static void nb_ring_close(struct nb_ring *r)
+{
+	munmap(r->sqes, r->sqes_len);
+	munmap(r->cq, r->cq_len);
+	munmap(r->sq, r->sq_len);
+	close(r->fd);
+}
+
+/*
+ * Register @iov as fixed buffer 0.  io_uring before 6.5 refuses any
+ * file-backed mapping that is not shmem or hugetlbfs (EOPNOTSUPP, in
+ * io_uring/rsrc.c), device memory included; from 6.5 on it leaves the
+ * decision to GUP's FOLL_LONGTERM rules.  On such a kernel io_uring is no
+ * witness: skip.
+ */
+static void nb_ring_register(struct nb_ring *r, struct iovec *iov)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (!syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS,
+		     iov, 1))
+		return;
+	uname(&u);
+	sscanf(u.release, "%d.%d", &major, &minor);
+	if (errno == EOPNOTSUPP && (major < 6 || (major == 6 && minor < 5)))
+		nb_skip("io_uring of %s refuses fixed buffers in any file-backed mapping but shmem/hugetlbfs (EOPNOTSUPP; io_uring before 6.5 does)",
+			u.release);
+	NB_FAIL("IORING_REGISTER_BUFFERS of a numabuf mapping: %s",
+		nb_errname(errno));
+}
+
+/* Submit one fixed-buffer read or write and wait for it; returns res. */
+static int nb_ring_rw_fixed(struct nb_ring *r, int op, int fd, void *addr,
+			    unsigned int len, off_t off)
+{
+	unsigned int *tail = (unsigned int *)((char *)r->sq + r->p.sq_off.tail);
+	unsigned int *mask = (unsigned int *)((char *)r->sq + r->p.sq_off.ring_mask);
+	unsigned int *array = (unsigned int *)((char *)r->sq + r->p.sq_off.array);
+	unsigned int *chead = (unsigned int *)((char *)r->cq + r->p.cq_off.head);
+	unsigned int *ctail = (unsigned int *)((char *)r->cq + r->p.cq_off.tail);
+	unsigned int *cmask = (unsigned int *)((char *)r->cq + r->p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes =
+		(struct io_uring_cqe *)((char *)r->cq + r->p.cq_off.cqes);
+	unsigned int t = *tail, idx = t & *mask, h;
+	struct io_uring_sqe *sqe = &r->sqes[idx];
+	int res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)addr;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->buf_index = 0;
+	array[idx] = idx;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0) < 0)
+		NB_FAIL("io_uring_enter: %s", strerror(errno));
+	h = __atomic_load_n(chead, __ATOMIC_ACQUIRE);
+	NB_CHECK(h != __atomic_load_n(ctail, __ATOMIC_ACQUIRE),
+		 "io_uring_enter returned without a completion");
+	res = cqes[h & *cmask].res;
+	__atomic_store_n(chead, h + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+NB_TEST(gup_longterm_io_uring,
+	"io_uring can register a 1 MiB buffer as a fixed buffer (FOLL_LONGTERM pin) and write from it")
+{
+	const size_t len = 1 * NB_MIB;
+	int fd = nb_open();
+	struct numabuf_alloc a = nb_alloc_ok(fd, len, NUMABUF_NODE_LOCAL, 0);
+	char *p = nb_map(fd, a.offset, len);
+	struct iovec iov = { p, len };
+	struct nb_ring r;
+
+	nb_fill(p, len, 41);
+	nb_ring_setup(&r);
+	nb_ring_register(&r, &iov);
+	NB_SYS(syscall(__NR_io_uring_register, r.fd, IORING_UNREGISTER_BUFFERS,
+		       NULL, 0));
+	nb_ring_close(&r);
+	NB_SYS(munmap(p, len));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	close(fd);
+}
+
+NB_TEST(pinned_pages_outlive_free,
+	"pages pinned by io_uring keep their data after FREE + munmap (module counters drop), until the pin goes; then the memory comes back")
+{
+	const size_t len = 1 * NB_MIB;
+	const off_t disk_off = 16 * NB_MIB;
+	const char *disk = getenv("NB_SCRATCH_DISK") ? getenv("NB_SCRATCH_DISK") : "/dev/vda";
+	struct nb_stats s0 = nb_stats_read();
+	int fd, dfd, ret;
+	struct numabuf_alloc a;
+	struct iovec iov;
+	struct nb_ring r;
+	uint64_t size = 0;
+	struct stat st;
+	size_t off;
+	char *p, *chk;
+
+	if (stat(disk, &st) || !S_ISBLK(st.st_mode))
+		nb_skip("no scratch block device %s (set NB_SCRATCH_DISK)", disk);
+	dfd = open(disk, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (dfd < 0)
+		nb_skip("cannot open %s with O_DIRECT: %s", disk, strerror(errno));
+	NB_SYS(ioctl(dfd, BLKGETSIZE64, &size));
+	if (size < (uint64_t)disk_off + len)
+		nb_skip("%s has only %llu bytes", disk, (unsigned long long)size);
+
+	fd = nb_open();
+	a = nb_alloc_ok(fd, len, NUMABUF_NODE_LOCAL, 0);
+	p = nb_map(fd, a.offset, len);
+	nb_fill(p, len, 42);
+	nb_ring_setup(&r);
+	iov.iov_base = p;
+	iov.iov_len = len;
+	nb_ring_register(&r, &iov);
+
+	/* The module lets go: its counters drop, the pin still holds pages. */
+	NB_SYS(munmap(p, len));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	close(fd);
+	NB_STATS_EXPECT(s0, 0, 0);
+	/* Churn: allocate and dirty a few buffers that could reuse the pages. */
+	{
+		int f2 = nb_open(), i;
+
+		for (i = 0; i < 8; i++) {
+			struct numabuf_alloc b = nb_alloc_ok(f2, len, NUMABUF_NODE_LOCAL, 0);
+			char *q = nb_map(f2, b.offset, len);
+
+			memset(q, 0xdd, len);
+			NB_SYS(munmap(q, len));
+		}
+		close(f2);
+	}
+
+	/* The io_uring still writes the pattern from the pinned pages. */
+	ret = nb_ring_rw_fixed(&r, IORING_OP_WRITE_FIXED, dfd, iov.iov_base,
+			       len, disk_off);
+	NB_CHECK(ret == (int)len, "WRITE_FIXED from the pinned buffer: %d (%s)",
+		 ret, ret < 0 ? nb_errname(-ret) : "short");
+	chk = aligned_alloc(NB_PAGE, len);
+	NB_CHECK(chk, "out of memory");
+	NB_CHECK(pread(dfd, chk, len, disk_off) == (ssize_t)len, "pread: %s",
+		 strerror(errno));
+	off = nb_verify(chk, len, 42);
+	NB_CHECK(off == (size_t)-1,
+		 "byte %zu of the pinned pages changed after the module freed the buffer",
+		 off);
+	free(chk);
+	NB_SYS(syscall(__NR_io_uring_register, r.fd, IORING_UNREGISTER_BUFFERS,
+		       NULL, 0));
+	nb_ring_close(&r);
+	close(dfd);
+	/* The harness checks that free memory is back once the pin is gone. */
+}
