@@ -271,9 +271,8 @@ if ((!unloaded)); then
 	if [[ $(stats_all) != "0 0" ]]; then
 		result FAIL unload_after_release "counters '$(stats_all)' after the holders exited"
 	fi
-	out=$("$bin/nb_unload" numabuf)
-	if [[ $out != ok ]]; then
-		result FAIL unload_after_release "unload failed with $out after every holder exited"
+	if ! out=$(rmmod numabuf 2>&1); then
+		result FAIL unload_after_release "rmmod failed after every holder exited: $out"
 		summary_and_exit
 	fi
 	if ! wait_for test ! -e /dev/numabuf; then

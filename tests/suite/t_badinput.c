@@ -305,9 +305,24 @@ NB_TEST(bad_length,
 					(unsigned long long)eopnotsupp[i], nb_errname(errno));
 		}
 	}
-	/* The edges that must work. */
-	NB_CHECK(!nb_free(fd, nb_alloc_ok(fd, 1, NUMABUF_NODE_LOCAL, 0).handle), "FREE");
-	NB_CHECK(!nb_free(fd, nb_alloc_ok(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0).handle), "FREE");
+	/* The edges that must work, and the rounding up to pages. */
+	{
+		static const uint64_t in[] = { 1, 4095, 4096, 4097, 4 * NB_MIB - 1, 4 * NB_MIB };
+		static const uint64_t out[] = { 4096, 4096, 4096, 8192, 4 * NB_MIB, 4 * NB_MIB };
+
+		for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+			struct numabuf_alloc a = nb_alloc_ok(fd, in[i], NUMABUF_NODE_LOCAL, 0);
+			struct numabuf_info inf;
+
+			NB_CHECK(a.length == out[i], "ALLOC length %llu returned length %llu, expected %llu",
+				 (unsigned long long)in[i], (unsigned long long)a.length,
+				 (unsigned long long)out[i]);
+			NB_CHECK(!nb_info(fd, a.handle, &inf) && inf.length == out[i],
+				 "INFO length %llu for ALLOC length %llu",
+				 (unsigned long long)inf.length, (unsigned long long)in[i]);
+			NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+		}
+	}
 	NB_LOG_QUIET();
 	close(fd);
 }

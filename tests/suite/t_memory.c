@@ -296,6 +296,19 @@ NB_TEST(refault_after_dontneed,
 	nb_pfns(p, 256, pfn1);
 	NB_CHECK(!memcmp(pfn0, pfn1, sizeof(pfn0)),
 		 "PFNs differ after MADV_DONTNEED and refault");
+	/* The same through a mapping of pages 5.. only (fault at an offset). */
+	{
+		char *q = nb_map(fd, a.offset + 5 * NB_PAGE, 8 * NB_PAGE);
+		uint64_t part[8];
+
+		NB_SYS(madvise(q, 8 * NB_PAGE, MADV_DONTNEED));
+		NB_CHECK(!memcmp(q, p + 5 * NB_PAGE, 8 * NB_PAGE),
+			 "a partial mapping refaulted other pages than the buffer's 5-12");
+		nb_pfns(q, 8, part);
+		NB_CHECK(!memcmp(part, pfn0 + 5, sizeof(part)),
+			 "a partial mapping refaulted with other PFNs");
+		NB_SYS(munmap(q, 8 * NB_PAGE));
+	}
 	NB_SYS(munmap(p, len));
 	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
 	close(fd);
