@@ -110,6 +110,18 @@ void json_int(struct json *j, const char *key, long long v)
 	fprintf(j->f, "%lld", v);
 }
 
+void json_bool(struct json *j, const char *key, int v)
+{
+	json_member(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	json_member(j, key);
+	fputs("null", j->f);
+}
+
 void json_string(struct json *j, const char *key, const char *s)
 {
 	json_member(j, key);

@@ -26,6 +26,8 @@ void json_end_array(struct json *j);
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_int(struct json *j, const char *key, long long v);
 void json_string(struct json *j, const char *key, const char *s);
+void json_bool(struct json *j, const char *key, int v);
+void json_null(struct json *j, const char *key);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 

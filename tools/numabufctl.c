@@ -19,6 +19,10 @@
 
 #include "json.h"
 #include "util.h"
+#include "verify.h"
+
+/* Long options without a short form. */
+#define OPT_VERIFY	1000
 
 #ifndef NUMABUF_VERSION
 #define NUMABUF_VERSION "unknown"
@@ -44,7 +48,7 @@ static void usage(FILE *f)
 		"\n"
 		"OBJECT and COMMAND:\n"
 		"  nodes [show]        online NUMA nodes: memory and CPUs\n"
-		"  alloc --size SIZE [--node NODE] [--preferred] [--hold]\n"
+		"  alloc --size SIZE [--node NODE] [--preferred] [--verify] [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
 		"  help                this text\n"
 		"\n"
@@ -62,6 +66,9 @@ static void usage(FILE *f)
 		"  -P, --preferred     NODE is a preference; without it, allocate\n"
 		"                      on NODE or fail\n"
 		"  -H, --hold          keep the buffer until SIGINT or SIGTERM\n"
+		"      --verify        check every page's node with move_pages(2)\n"
+		"                      and contiguity with /proc/self/pagemap\n"
+		"                      (root); fail if either is wrong\n"
 		"\n"
 		"The device is %s, or $%s when set.\n",
 		prog, NUMABUF_DEVICE_PATH, NUMABUF_DEVICE_ENV);
@@ -254,7 +261,13 @@ static const char *open_hint(int err)
 	}
 }
 
-static void print_alloc(const struct numabuf *buf, uint64_t phys)
+static const char *tristate(int v)
+{
+	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
+}
+
+static void print_alloc(const struct numabuf *buf, uint64_t phys,
+			const struct verify_result *vr)
 {
 	char size[SIZE_STRLEN];
 	struct json j;
@@ -266,6 +279,16 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys)
 		json_int(&j, "node", numabuf_node(buf));
 		if (phys)
 			json_u64(&j, "phys", phys);
+		if (vr) {
+			json_begin_object(&j, "verify");
+			json_u64(&j, "pages", vr->pages);
+			json_u64(&j, "pages_on_node", vr->on_node);
+			if (vr->contiguous < 0)
+				json_null(&j, "contiguous");
+			else
+				json_bool(&j, "contiguous", vr->contiguous);
+			json_end_object(&j);
+		}
 		json_end_object(&j);
 		json_finish(&j);
 	} else {
@@ -275,6 +298,10 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys)
 			printf("%#" PRIx64 "\n", phys);
 		else
 			printf("-\n");
+		if (vr)
+			printf("verify pages %zu on_node %zu contiguous %s\n",
+			       vr->pages, vr->on_node,
+			       tristate(vr->contiguous));
 	}
 	fflush(stdout);
 }
@@ -295,6 +322,7 @@ static int do_alloc(int argc, char **argv)
 		{ "node",	required_argument,	NULL, 'n' },
 		{ "preferred",	no_argument,		NULL, 'P' },
 		{ "hold",	no_argument,		NULL, 'H' },
+		{ "verify",	no_argument,		NULL, OPT_VERIFY },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -302,7 +330,8 @@ static int do_alloc(int argc, char **argv)
 	};
 	const char *size_arg = NULL, *node_arg = "local", *path;
 	unsigned int flags = 0;
-	int node, do_hold = 0, c, err, ret = EXIT_FAILURE;
+	int node, do_hold = 0, do_verify = 0, c, err, ret = EXIT_FAILURE;
+	struct verify_result vr;
 	struct numabuf_ctx *ctx;
 	struct numabuf *buf;
 	uint64_t size, phys;
@@ -324,6 +353,9 @@ static int do_alloc(int argc, char **argv)
 			break;
 		case 'H':
 			do_hold = 1;
+			break;
+		case OPT_VERIFY:
+			do_verify = 1;
 			break;
 		case 'j':
 			opts.json = 1;
@@ -391,7 +423,28 @@ static int do_alloc(int argc, char **argv)
 		goto out_free;
 	}
 
-	print_alloc(buf, phys);
+	if (do_verify) {
+		err = verify_buffer(numabuf_addr(buf), numabuf_size(buf),
+				    numabuf_node(buf), &vr);
+		if (err) {
+			fprintf(stderr, "%s: cannot verify the buffer: %s\n",
+				prog, strerror(-err));
+			goto out_free;
+		}
+	}
+
+	print_alloc(buf, phys, do_verify ? &vr : NULL);
+	if (do_verify && (vr.on_node != vr.pages || vr.contiguous == 0)) {
+		if (vr.on_node != vr.pages)
+			fprintf(stderr, "%s: %zu of %zu pages are not on node "
+				"%d (one is on node %d)\n", prog,
+				vr.pages - vr.on_node, vr.pages,
+				numabuf_node(buf), vr.other_node);
+		if (vr.contiguous == 0)
+			fprintf(stderr, "%s: the buffer is not physically "
+				"contiguous\n", prog);
+		goto out_free;
+	}
 	if (do_hold)
 		hold(&sigs);
 	ret = EXIT_SUCCESS;

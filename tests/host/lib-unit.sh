@@ -280,7 +280,8 @@ fi
 # ---- numabufctl alloc against the fake device --------------------------------
 # The same objects linked with tests/host/fake-device.c: the success paths.
 if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
-	"$src/tools/util.o" "$src/tools/json.o" "$top/tests/host/fake-device.c" \
+	"$src/tools/util.o" "$src/tools/json.o" "$src/tools/verify.o" \
+	"$top/tests/host/fake-device.c" \
 	-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
 	-I"$src/lib" -I"$src/kmod/uapi" "$src/lib/libnumabuf.a" \
 	-Wl,--wrap=ioctl,--wrap=mmap64 -pthread 2>"$tmp/ctl-fake.log"; then

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef NUMABUFCTL_VERIFY_H
+#define NUMABUFCTL_VERIFY_H
+
+#include <stddef.h>
+
+/*
+ * What the kernel says about a mapped buffer, learned without asking
+ * numabuf: the node of every page from move_pages(2), the page frames from
+ * /proc/self/pagemap.
+ */
+struct verify_result {
+	size_t pages;		/* pages checked */
+	size_t on_node;		/* pages move_pages() puts on the node */
+	int other_node;		/* a node found instead, or -1 */
+	int contiguous;		/* 1 yes, 0 no, -1 unknown (no CAP_SYS_ADMIN) */
+};
+
+int verify_buffer(const void *addr, size_t len, int node,
+		  struct verify_result *res);
+
+#endif
