@@ -205,6 +205,7 @@ for b in "${binaries[@]}"; do
 	skip=$((skip + ns))
 	# A binary that failed without saying which test (a crash of the
 	# harness itself, a timeout) is one more failure.
+	echo "# free memory after $name: $(free_kb) KiB"
 	if ((rc != 0 && nf == 0)); then
 		result FAIL "$name" "exited with status $rc without a FAIL line"
 	elif ((rc == 0 && np + nf + ns == 0)); then
@@ -286,7 +287,13 @@ if ((!unloaded)); then
 	fi
 fi
 
-free1=$(free_kb)
+# Free memory can lag (kcompactd holds pages it isolated, RCU frees late):
+# allow it ~10 s to come back before calling it a leak.
+for ((i = 0; i < 20; i++)); do
+	free1=$(free_kb)
+	((free1 >= free0 - margin_kb)) && break
+	sleep 0.5
+done
 echo "# free memory: $free0 KiB before load, $free1 KiB after unload"
 if ((free1 >= free0 - margin_kb)); then
 	result PASS meminfo_after_unload

@@ -477,18 +477,27 @@ static int nb_run_one(const struct nb_test *t, unsigned int def_timeout)
 	if (verdict != 1 && free0 >= 0) {
 		long long margin = nb_margin_kb();
 
-		for (i = 0; i < 10; i++) {
+		/*
+		 * Free memory can lag for a while: kcompactd holds the free
+		 * pages it has isolated, RCU frees page tables and VMAs late.
+		 * Give it up to ~4 s before calling it a leak.
+		 */
+		for (i = 0; i < 20; i++) {
 			nb_drop_caches();
 			free1 = nb_free_kb(-1);
 			if (free1 >= free0 - margin)
 				break;
-			nb_sleep_ms(100);
+			nb_sleep_ms(200);
 		}
-		if (i == 10) {
+		if (i == 20) {
 			snprintf(reason, sizeof(reason),
 				 "leak: free memory %lld KiB below its start (%lld -> %lld KiB, margin %lld)",
 				 free0 - free1, free0, free1, margin);
 			verdict = 1;
+		} else if (free0 - free1 > 1024) {
+			/* Within the margin, but worth seeing if it adds up. */
+			printf("# %s: free memory %lld KiB below its start\n",
+			       t->name, free0 - free1);
 		}
 	}
 	{
