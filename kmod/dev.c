@@ -107,12 +107,15 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 
 	/*
 	 * Reserve a handle, derive the offset from it, then publish: mmap()
-	 * and INFO never see a buffer without its offset.  The handle
-	 * table's entry owns the creation reference.
+	 * and INFO never see a buffer without its offset.  Handles are
+	 * handed out cyclically, so a stale offset fails with ENXIO rather
+	 * than mapping the next buffer.  The handle table's entry owns the
+	 * creation reference.
 	 */
-	ret = xa_alloc(&nf->bufs, &handle, NULL,
-		       XA_LIMIT(1, NUMABUF_HANDLE_MAX), GFP_KERNEL);
-	if (ret) {
+	ret = xa_alloc_cyclic(&nf->bufs, &handle, NULL,
+			      XA_LIMIT(1, NUMABUF_HANDLE_MAX),
+			      &nf->next_handle, GFP_KERNEL);
+	if (ret < 0) {
 		numabuf_buf_put(buf);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}

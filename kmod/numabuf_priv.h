@@ -50,9 +50,12 @@ struct numabuf_buf {
  * struct numabuf_file - one open file of /dev/numabuf
  * @bufs:	handle -> struct numabuf_buf, handles from 1; each entry
  *		holds a reference on its buffer
+ * @next_handle: where the cyclic handle allocator looks next, so that a
+ *		freed handle (and its mmap offset) is not reused at once
  */
 struct numabuf_file {
 	struct xarray bufs;
+	u32 next_handle;
 };
 
 static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)

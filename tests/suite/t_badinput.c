@@ -529,3 +529,23 @@ NB_TEST(handle_is_per_file,
 	NB_CHECK(!nb_free(a_fd, a.handle), "FREE failed");
 	close(a_fd);
 }
+
+NB_TEST(stale_offset,
+	"after FREE and a new ALLOC, the freed buffer's handle and offset name nothing: INFO ENOENT, mmap ENXIO (handles are not reused at once)")
+{
+	int fd = nb_open();
+	struct numabuf_alloc old = nb_alloc_ok(fd, 64 * NB_KIB, NUMABUF_NODE_LOCAL, 0);
+	struct numabuf_alloc cur;
+
+	NB_CHECK(!nb_free(fd, old.handle), "FREE failed");
+	cur = nb_alloc_ok(fd, 64 * NB_KIB, NUMABUF_NODE_LOCAL, 0);
+	NB_CHECK(cur.handle != old.handle,
+		 "handle %u was handed out again at once", old.handle);
+	NB_CHECK(cur.offset != old.offset, "offset %#llx was handed out again at once",
+		 (unsigned long long)old.offset);
+	NB_CHECK(nb_info(fd, old.handle, NULL) == -ENOENT,
+		 "INFO of the freed handle: not ENOENT");
+	NB_MMAP_ERR(fd, old.offset, 64 * NB_KIB, PROT_READ | PROT_WRITE, MAP_SHARED, ENXIO);
+	NB_CHECK(!nb_free(fd, cur.handle), "FREE failed");
+	close(fd);
+}
