@@ -60,6 +60,26 @@ static bool numabuf_zeroed(const u64 *v, size_t n)
 	return true;
 }
 
+/**
+ * numabuf_file_get - look a handle up in an open file
+ * @nf:		the open file
+ * @handle:	the handle
+ *
+ * Return: the buffer with a new reference, or NULL.
+ */
+struct numabuf_buf *numabuf_file_get(struct numabuf_file *nf,
+				     unsigned long handle)
+{
+	struct numabuf_buf *buf;
+
+	xa_lock(&nf->bufs);
+	buf = xa_load(&nf->bufs, handle);
+	if (buf)
+		numabuf_buf_get(buf);
+	xa_unlock(&nf->bufs);
+	return buf;
+}
+
 static int numabuf_check_node(int node, int *nodep)
 {
 	if (node == NUMABUF_NODE_LOCAL) {
@@ -174,11 +194,7 @@ static long numabuf_ioc_info(struct numabuf_file *nf, void __user *uarg)
 	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 
-	xa_lock(&nf->bufs);
-	buf = xa_load(&nf->bufs, arg.handle);
-	if (buf)
-		numabuf_buf_get(buf);
-	xa_unlock(&nf->bufs);
+	buf = numabuf_file_get(nf, arg.handle);
 	if (!buf)
 		return -ENOENT;
 

@@ -13,7 +13,6 @@
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
-#include <linux/xarray.h>
 
 #include "compat.h"
 #include "numabuf_priv.h"
@@ -80,19 +79,6 @@ static int numabuf_insert_pages(struct vm_area_struct *vma,
 	return 0;
 }
 
-static struct numabuf_buf *numabuf_lookup(struct numabuf_file *nf,
-					  unsigned long handle)
-{
-	struct numabuf_buf *buf;
-
-	xa_lock(&nf->bufs);
-	buf = xa_load(&nf->bufs, handle);
-	if (buf)
-		numabuf_buf_get(buf);
-	xa_unlock(&nf->bufs);
-	return buf;
-}
-
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct numabuf_file *nf = file->private_data;
@@ -108,7 +94,7 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 
-	buf = numabuf_lookup(nf, handle);
+	buf = numabuf_file_get(nf, handle);
 	if (!buf)
 		return -ENXIO;
 

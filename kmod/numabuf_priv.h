@@ -79,6 +79,8 @@ void numabuf_stats_init(void);
 void numabuf_stats_exit(void);
 
 /* dev.c */
+struct numabuf_buf *numabuf_file_get(struct numabuf_file *nf,
+				     unsigned long handle);
 int numabuf_dev_register(void);
 void numabuf_dev_unregister(void);
 
