@@ -23,10 +23,12 @@ static struct page *numabuf_pages_alloc(unsigned long nr_pages, int node,
 	unsigned int order = get_order((size_t)nr_pages << PAGE_SHIFT);
 	/*
 	 * Not movable: these pages are pinned for their whole life.
+	 * ACCOUNT: charged to the caller's memory cgroup.
 	 * RETRY_MAYFAIL: reclaim and compact hard, but fail rather than call
 	 * the OOM killer.  NOWARN: failure is an ordinary ENOMEM.
 	 */
-	gfp_t gfp = GFP_USER | __GFP_ZERO | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+	gfp_t gfp = GFP_USER | __GFP_ACCOUNT | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
+		    __GFP_NOWARN;
 	struct page *page;
 	unsigned long i;
 
@@ -63,27 +65,35 @@ static void numabuf_pages_free(struct page *page, unsigned long nr_pages)
  * @flags:	NUMABUF_F_*
  * @bufp:	the new buffer, holding one reference
  *
- * Return: 0, or -ENOMEM when the node (or with NUMABUF_F_PREFERRED, the
- * system) has no free block that large.
+ * The memory is charged (numabuf_charge()) before it is allocated.
+ *
+ * Return: 0, -EDQUOT or -ENOMEM when a limit is reached, or -ENOMEM when
+ * the node (or with NUMABUF_F_PREFERRED, the system) has no free block
+ * that large.
  */
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp)
 {
 	bool strict = !(flags & NUMABUF_F_PREFERRED);
 	struct numabuf_buf *buf;
+	int ret;
 
 	if (strict && !node_state(node, N_MEMORY))
 		return -ENOMEM;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
+
+	ret = numabuf_charge(&buf->charge, bytes);
+	if (ret)
+		goto err_free;
 
 	buf->nr_pages = bytes >> PAGE_SHIFT;
 	buf->page = numabuf_pages_alloc(buf->nr_pages, node, strict);
 	if (!buf->page) {
-		kfree(buf);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto err_uncharge;
 	}
 
 	kref_init(&buf->ref);
@@ -94,6 +104,12 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 
 	*bufp = buf;
 	return 0;
+
+err_uncharge:
+	numabuf_uncharge(&buf->charge);
+err_free:
+	kfree(buf);
+	return ret;
 }
 
 void numabuf_buf_get(struct numabuf_buf *buf)
@@ -107,6 +123,7 @@ static void numabuf_buf_release(struct kref *ref)
 
 	numabuf_stats_sub(buf->node, numabuf_buf_bytes(buf));
 	numabuf_pages_free(buf->page, buf->nr_pages);
+	numabuf_uncharge(&buf->charge);
 	kfree(buf);
 }
 

@@ -9,6 +9,7 @@
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 /*
@@ -26,6 +27,20 @@
 #define NUMABUF_BUDDY_MAX_BYTES	((u64)MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
 /**
+ * struct numabuf_charge - what a buffer's memory is charged to
+ * @uid:	user charged against the max_bytes / max_user_bytes caps
+ * @bytes:	bytes charged
+ * @user:	user charged for RLIMIT_MEMLOCK, NULL with CAP_IPC_LOCK
+ * @mm:		process whose pinned_vm (VmPin) is charged
+ */
+struct numabuf_charge {
+	kuid_t uid;
+	u64 bytes;
+	struct user_struct *user;
+	struct mm_struct *mm;
+};
+
+/**
  * struct numabuf_buf - one physically contiguous buffer
  * @ref:	held by the handle in its file and by every VMA mapping it
  * @page:	first page; the buffer is @nr_pages pages from here, each an
@@ -35,6 +50,7 @@
  * @flags:	NUMABUF_F_* given at allocation
  * @offset:	mmap offset (handle << NUMABUF_OFFSET_SHIFT)
  * @map_count:	VMAs mapping the buffer, in any process
+ * @charge:	limits the memory is charged to
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -44,6 +60,7 @@ struct numabuf_buf {
 	u32 flags;
 	u64 offset;
 	atomic_t map_count;
+	struct numabuf_charge charge;
 };
 
 /**
@@ -62,6 +79,10 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 {
 	return (u64)buf->nr_pages << PAGE_SHIFT;
 }
+
+/* account.c */
+int numabuf_charge(struct numabuf_charge *c, u64 bytes);
+void numabuf_uncharge(struct numabuf_charge *c);
 
 /* buf.c */
 int numabuf_buf_create(u64 bytes, int node, u32 flags,

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Charging the memory numabuf pins, before it is allocated:
+ *
+ * - RLIMIT_MEMLOCK of the allocating user, in user_struct->locked_vm ("pinned
+ *   pages charged to RLIMIT_MEMLOCK"), the counter io_uring and zerocopy
+ *   sockets charge too, so one user's pins add up across processes.
+ *   CAP_IPC_LOCK bypasses it.  Over the limit: ENOMEM.
+ * - the allocating process's pinned_vm, shown as VmPin in /proc/PID/status.
+ * - a global cap and a per-user cap in bytes (module parameters max_bytes
+ *   and max_user_bytes, 0 for none; root may change them at run time).
+ *   Over a cap: EDQUOT.
+ *
+ * The memory cgroup is charged by the page allocator itself (__GFP_ACCOUNT).
+ * Every charge is dropped when the buffer's memory goes, from whichever
+ * process lets go last.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+
+#include "numabuf_priv.h"
+
+static unsigned long max_bytes;
+module_param(max_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_bytes, "Bytes all numabuf buffers together may hold (0: no cap)");
+
+static unsigned long max_user_bytes;
+module_param(max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes, "Bytes the buffers of one user may hold (0: no cap)");
+
+/* Bytes held per user (by real uid of the allocating task). */
+struct numabuf_user {
+	struct hlist_node link;
+	kuid_t uid;
+	u64 bytes;
+};
+
+#define NUMABUF_USERS_BITS	6
+static DEFINE_HASHTABLE(numabuf_users, NUMABUF_USERS_BITS);
+/* Guards numabuf_users, each user's bytes and numabuf_total_bytes. */
+static DEFINE_SPINLOCK(numabuf_users_lock);
+static u64 numabuf_total_bytes;
+
+static struct numabuf_user *numabuf_user_find(kuid_t uid)
+{
+	struct numabuf_user *nu;
+
+	hash_for_each_possible(numabuf_users, nu, link, __kuid_val(uid))
+		if (uid_eq(nu->uid, uid))
+			return nu;
+	return NULL;
+}
+
+static int numabuf_caps_charge(kuid_t uid, u64 bytes)
+{
+	unsigned long cap = READ_ONCE(max_bytes);
+	unsigned long ucap = READ_ONCE(max_user_bytes);
+	struct numabuf_user *nu, *fresh;
+	int ret = 0;
+
+	/* Allocated outside the lock, freed if the user already exists. */
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+
+	spin_lock(&numabuf_users_lock);
+	nu = numabuf_user_find(uid);
+	if (cap && bytes > cap - min_t(u64, cap, numabuf_total_bytes)) {
+		ret = -EDQUOT;
+		goto out_unlock;
+	}
+	if (ucap && bytes > ucap - min_t(u64, ucap, nu ? nu->bytes : 0)) {
+		ret = -EDQUOT;
+		goto out_unlock;
+	}
+	if (!nu) {
+		nu = fresh;
+		fresh = NULL;
+		nu->uid = uid;
+		hash_add(numabuf_users, &nu->link, __kuid_val(uid));
+	}
+	nu->bytes += bytes;
+	numabuf_total_bytes += bytes;
+out_unlock:
+	spin_unlock(&numabuf_users_lock);
+	kfree(fresh);
+	return ret;
+}
+
+static void numabuf_caps_uncharge(kuid_t uid, u64 bytes)
+{
+	struct numabuf_user *nu;
+
+	spin_lock(&numabuf_users_lock);
+	nu = numabuf_user_find(uid);
+	nu->bytes -= bytes;
+	numabuf_total_bytes -= bytes;
+	if (!nu->bytes)
+		hash_del(&nu->link);
+	else
+		nu = NULL;
+	spin_unlock(&numabuf_users_lock);
+	kfree(nu);
+}
+
+static int numabuf_memlock_charge(struct user_struct *user,
+				  unsigned long pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	unsigned long cur = atomic_long_read(&user->locked_vm);
+
+	do {
+		if (pages > limit || cur > limit - pages)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, cur + pages));
+	return 0;
+}
+
+/**
+ * numabuf_charge - charge @bytes about to be pinned to the calling task
+ * @c:		filled in; pass to numabuf_uncharge() when the memory goes
+ * @bytes:	a multiple of PAGE_SIZE
+ *
+ * Return: 0, -EDQUOT over a numabuf cap, -ENOMEM over RLIMIT_MEMLOCK.
+ */
+int numabuf_charge(struct numabuf_charge *c, u64 bytes)
+{
+	unsigned long pages = bytes >> PAGE_SHIFT;
+	struct user_struct *user = NULL;
+	kuid_t uid = current_uid();
+	int ret;
+
+	ret = numabuf_caps_charge(uid, bytes);
+	if (ret)
+		return ret;
+
+	if (!capable(CAP_IPC_LOCK)) {
+		user = get_current_user();
+		ret = numabuf_memlock_charge(user, pages);
+		if (ret) {
+			free_uid(user);
+			numabuf_caps_uncharge(uid, bytes);
+			return ret;
+		}
+	}
+
+	c->uid = uid;
+	c->bytes = bytes;
+	c->user = user;
+	c->mm = current->mm;
+	mmgrab(c->mm);
+	atomic64_add(pages, &c->mm->pinned_vm);
+	return 0;
+}
+
+void numabuf_uncharge(struct numabuf_charge *c)
+{
+	unsigned long pages = c->bytes >> PAGE_SHIFT;
+
+	atomic64_sub(pages, &c->mm->pinned_vm);
+	mmdrop(c->mm);
+	if (c->user) {
+		atomic_long_sub(pages, &c->user->locked_vm);
+		free_uid(c->user);
+	}
+	numabuf_caps_uncharge(c->uid, c->bytes);
+}
