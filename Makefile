@@ -53,10 +53,13 @@ demo: deps
 	$(MAKE) lib tools
 	$(TOP)/tests/demo.sh
 
+UDEVDIR ?= /lib/udev/rules.d
+
 install: module lib tools
 	$(MAKE) -C $(KDIR) M=$(MODDIR) modules_install
 	$(MAKE) -C lib install
 	$(MAKE) -C tools install
+	install -D -m 0644 udev/60-numabuf.rules $(DESTDIR)$(UDEVDIR)/60-numabuf.rules
 
 clean:
 	rm -rf $(BUILD)
