@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nbutil.h"
@@ -250,4 +251,64 @@ void nb_wait_ok_at(const char *file, int line, pid_t pid)
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		nb_fail_at(file, line, "child %d exited with status %d", pid,
 			   WEXITSTATUS(status));
+}
+
+uint64_t nb_rnd(struct nb_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t nb_rnd_below(struct nb_rng *r, uint64_t n)
+{
+	return n ? nb_rnd(r) % n : 0;
+}
+
+unsigned long long nb_env_ull(const char *env, unsigned long long def)
+{
+	const char *v = getenv(env);
+	char *end;
+	unsigned long long n;
+
+	if (!v || !*v)
+		return def;
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (errno || *end)
+		NB_FAIL("%s=%s is not a number", env, v);
+	return n;
+}
+
+double nb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+uint64_t nb_seed(const char *env)
+{
+	const char *v = getenv(env);
+	uint64_t seed;
+
+	if (v && *v) {
+		seed = nb_env_ull(env, 0);
+		nb_note("seed %#llx (from %s)", (unsigned long long)seed, env);
+	} else {
+		struct timespec ts;
+		struct nb_rng r;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r.s = (uint64_t)ts.tv_sec * 1000000007ULL + ts.tv_nsec +
+		      ((uint64_t)getpid() << 32);
+		seed = nb_rnd(&r);
+		nb_note("seed %#llx (replay with %s=%#llx)",
+			(unsigned long long)seed, env,
+			(unsigned long long)seed);
+	}
+	return seed;
 }

@@ -73,4 +73,26 @@ size_t nb_find_nonzero(const void *addr, size_t len);
 void nb_wait_ok_at(const char *file, int line, pid_t pid);
 #define NB_WAIT_OK(pid) nb_wait_ok_at(NB_FILE, __LINE__, pid)
 
+/*
+ * Randomized tests: a small deterministic PRNG (splitmix64), so a run is
+ * replayed from its seed.
+ */
+struct nb_rng {
+	uint64_t s;
+};
+
+uint64_t nb_rnd(struct nb_rng *r);
+/* Uniform in [0, n); 0 when n is 0. */
+uint64_t nb_rnd_below(struct nb_rng *r, uint64_t n);
+/*
+ * The seed of a randomized test: environment variable @env (decimal or
+ * 0x-hex) if set, else from the clock.  Printed as a note either way, with
+ * how to replay it.
+ */
+uint64_t nb_seed(const char *env);
+/* Environment variable @env as a number (decimal or 0x-hex), or @def. */
+unsigned long long nb_env_ull(const char *env, unsigned long long def);
+/* Monotonic clock in seconds. */
+double nb_now(void);
+
 #endif /* NB_UTIL_H */
