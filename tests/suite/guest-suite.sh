@@ -70,7 +70,10 @@ free_kb() {
 warn_log() {
 	dmesg --level=emerg,alert,crit,err,warn 2>/dev/null |
 		grep -v -e 'loading out-of-tree module taints kernel' \
-			-e 'module verification failed: signature and/or required key missing'
+			-e 'module verification failed: signature and/or required key missing' \
+			-e 'hrtimer: interrupt took' \
+			-e 'clocksource: timekeeping watchdog' \
+			-e 'clocksource: Long readout interval'
 }
 
 warn_lines() {
