@@ -379,10 +379,18 @@ static long long nb_margin_kb(void)
 	return e ? atoll(e) : NB_FREE_MARGIN_KB;
 }
 
+unsigned int nb_slow(void)
+{
+	const char *e = getenv("NB_SLOW");
+	long v = e ? strtol(e, NULL, 10) : 1;
+
+	return v >= 1 && v <= 100 ? (unsigned int)v : 1;
+}
+
 /* Returns 0 pass, 1 fail, 2 skip; prints the result line. */
 static int nb_run_one(const struct nb_test *t, unsigned int def_timeout)
 {
-	unsigned int timeout = t->timeout ? t->timeout : def_timeout;
+	unsigned int timeout = (t->timeout ? t->timeout : def_timeout) * nb_slow();
 	struct nb_stats s0 = { 0, 0 }, s1 = { 0, 0 };
 	char reason[NB_MSG_MAX + 256] = "";
 	long long free0, free1 = 0;
@@ -539,7 +547,8 @@ static void nb_usage(const char *prog)
 		"usage: %s [-l] [-t SECONDS] [TEST...]\n"
 		"  -l          list the tests and what each checks\n"
 		"  -t SECONDS  default timeout of one test (%d)\n"
-		"  TEST...     run only these tests\n",
+		"  TEST...     run only these tests\n"
+		"environment: NB_SLOW=N multiplies every timeout by N (slow kernels)\n",
 		prog, NB_DEFAULT_TIMEOUT);
 }
 

@@ -103,6 +103,14 @@ void nb_skip(const char *fmt, ...);
 				   nb_r_ == -1 ? nb_errname(errno) : "success"); \
 	} while (0)
 
+/*
+ * How slow the kernel under test is: NB_SLOW from the environment (1 if
+ * unset or not 1..100).  The debug (KASAN, lockdep, kmemleak) lane sets it;
+ * the harness multiplies every test's timeout by it, and a test may use it
+ * to scale its own waits.
+ */
+unsigned int nb_slow(void);
+
 /* "EINVAL" for EINVAL, else the number. */
 const char *nb_errname(int err);
 
