@@ -3,16 +3,24 @@
 # tools):
 #   - each host test tests/host/*.sh (one test each: exit 0 pass, 77 skip,
 #     anything else fail);
-#   - for each kernel line (default 6.1 and 6.12): build the module against
-#     that kernel, boot it in a QEMU guest (tests/qemu/guest-run) and run
-#     tests/suite/guest-suite.sh there, which prints PASS/FAIL/SKIP lines and
-#     ends with "N passed, N failed[, N skipped]".
+#   - for each kernel line (default 6.1 and 6.12; 6.1-debug on request): build the
+#     module against that kernel, boot it in a QEMU guest
+#     (tests/qemu/guest-run) and run tests/suite/guest-suite.sh there, which
+#     prints PASS/FAIL/SKIP lines and ends with "N passed, N failed[, N
+#     skipped]".
+#   - 6.1-debug, the sanitizer lane, first builds the debug kernel
+#     (tests/qemu/debug-kernel/build.sh: Debian's 6.1 source with KASAN,
+#     lockdep, kmemleak, DEBUG_VM, fault injection; cached in
+#     build/debug-kernel, about 6 minutes when it is not) and builds the
+#     module against that tree.  The suite runs with NB_SLOW=3 (test
+#     timeouts x3); any KASAN, lockdep or kmemleak report fails the lane.
 # Ends with one line "N passed, N failed" (totals); exits 1 if anything
 # failed.
 #
-#   tests/check.sh [--kernel LINE]...      e.g. --kernel 6.12
-# Environment: KERNELS="6.1 6.12" (the same as --kernel), GUEST_TIMEOUT
-# (seconds per guest suite run, default 2400).  Logs: build/check/.
+#   tests/check.sh [--kernel LINE]...      e.g. --kernel 6.12 --kernel 6.1-debug
+# Environment: KERNELS="6.1 6.12" (the same as --kernel),
+# GUEST_TIMEOUT (seconds per guest suite run, default 2400; the debug lane
+# gets 3 times as long).  Logs: build/check/.
 set -euo pipefail
 # Braced so bash parses the whole script before running any of it:
 # editing the file while a run is in flight cannot derail that run.
@@ -30,6 +38,7 @@ while (($#)); do
 	esac
 done
 if ((${#kernels[@]} == 0)); then
+	# 6.1-debug joins the default list once the suite passes in it.
 	read -r -a kernels <<<"${KERNELS:-6.1 6.12}"
 fi
 guest_timeout=${GUEST_TIMEOUT:-2400}
@@ -76,6 +85,27 @@ else
 fi
 
 for sel in "${kernels[@]}"; do
+	# Per lane: the kernel tree to build against (empty: the installed
+	# headers), the guest timeout and what the suite's environment adds.
+	kdir=
+	timeout=$guest_timeout
+	suite_env=()
+	case $sel in
+	*-debug)
+		# The sanitizer lane: its kernel is built here, not installed.
+		section "$sel: build the debug kernel"
+		if ! tests/qemu/debug-kernel/build.sh; then
+			record "$sel kernel build" 0 1 0 "tests/qemu/debug-kernel/build.sh failed"
+			continue
+		fi
+		kdir=${NB_DEBUG_KERNEL_DIR:-$top/build/debug-kernel}
+		# KASAN, lockdep and kmemleak make the emulated guest 5-10
+		# times slower: longer test timeouts, a longer guest timeout.
+		timeout=$((guest_timeout * 3))
+		suite_env=(NB_SLOW=3)
+		;;
+	esac
+
 	# A kernel line that is not installed is a failure, not a skip: CI
 	# must test both lines.
 	if ! kver=$(tests/qemu/guest-run --resolve "$sel"); then
@@ -86,12 +116,13 @@ for sel in "${kernels[@]}"; do
 	fi
 
 	section "$kver: build the module"
-	if ! make -C "$top" module KVER="$kver"; then
+	if ! make -C "$top" module KVER="$kver" ${kdir:+KDIR="$kdir"}; then
 		record "$kver module build" 0 1 0 "make module failed"
 		continue
 	fi
 
 	section "$kver: guest suite"
+	lane_start=$SECONDS
 	# The log holds the guest's console (the suite's output) and its
 	# kernel log; removed first so a stale one is never parsed.
 	log=$logdir/$kver.log
@@ -99,9 +130,9 @@ for sel in "${kernels[@]}"; do
 	rc=0
 	# init_on_alloc=0: Debian's kernels zero every page they hand out by
 	# default, which would hide a module that forgets to.
-	tests/qemu/guest-run --timeout "$guest_timeout" --log "$log" \
+	tests/qemu/guest-run --timeout "$timeout" --log "$log" \
 		--append init_on_alloc=0 "$kver" -- \
-		tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
+		env "${suite_env[@]}" tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
 
 	# The suite's own count, then what guest-run saw around it: a crash,
 	# a timeout or a problem in the kernel log is a failure the suite
@@ -119,11 +150,11 @@ for sel in "${kernels[@]}"; do
 	0) ;;
 	122) note="guest kernel log has problems"; f=$((f + 1)) ;;
 	123) note="guest crashed"; [[ -z $summary ]] || f=$((f + 1)) ;;
-	124) note="guest timed out after $guest_timeout s"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	124) note="guest timed out after $timeout s"; [[ -z $summary ]] || f=$((f + 1)) ;;
 	125) note="guest-run failed"; [[ -z $summary ]] || f=$((f + 1)) ;;
 	*) if ((f == 0)); then note="suite exited $rc but counted no failure"; f=1; fi ;;
 	esac
-	record "$kver guest suite" "$p" "$f" "$s" "${note:+$note; }log: build/check/$kver.log"
+	record "$kver guest suite" "$p" "$f" "$s" "${note:+$note; }$((SECONDS - lane_start)) s; log: build/check/$kver.log"
 done
 
 section "summary"
