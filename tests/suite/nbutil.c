@@ -312,3 +312,28 @@ uint64_t nb_seed(const char *env)
 	}
 	return seed;
 }
+
+int nb_shrink_slabs(void)
+{
+	DIR *d = opendir("/sys/kernel/slab");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[512];
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", de->d_name);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n += write(fd, "1", 1) == 1;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}

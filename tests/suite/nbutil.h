@@ -95,4 +95,11 @@ unsigned long long nb_env_ull(const char *env, unsigned long long def);
 /* Monotonic clock in seconds. */
 double nb_now(void);
 
+/*
+ * Shrink every slab cache (/sys/kernel/slab/<cache>/shrink): frees empty
+ * slabs and, on a KASAN kernel, the quarantine of freed objects, which
+ * otherwise hides tens of MB of free memory.  Returns the caches shrunk.
+ */
+int nb_shrink_slabs(void);
+
 #endif /* NB_UTIL_H */
