@@ -136,24 +136,38 @@ static bool fz_online(long node)
 	return node >= 0 && node < 2048 && cfg.online[node];
 }
 
-/* MAX_NUMNODES from the running kernel's config, if it is to be found. */
+/*
+ * MAX_NUMNODES from the running kernel's config (/boot/config-RELEASE, or
+ * /proc/config.gz through zcat), 0 if it is not to be found.
+ */
 static int fz_max_numnodes(void)
 {
 	struct utsname u;
 	char path[300], line[256];
 	int shift = -1;
+	bool piped = false;
 	FILE *f;
 
 	if (uname(&u))
 		return 0;
 	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
 	f = fopen(path, "re");
+	if (!f && !access("/proc/config.gz", R_OK)) {
+		f = popen("zcat /proc/config.gz 2>/dev/null", "r");
+		piped = true;
+	}
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "CONFIG_NODES_SHIFT=%d", &shift) == 1)
 			break;
-	fclose(f);
+	if (piped) {
+		while (fgets(line, sizeof(line), f))
+			;
+		pclose(f);
+	} else {
+		fclose(f);
+	}
 	return shift >= 0 && shift < 16 ? 1 << shift : 0;
 }
 
@@ -2072,6 +2086,108 @@ static bool fz_uffd_works(void)
 	ok = !ioctl(uffd, UFFDIO_API, &api) && (api.ioctls & (1ULL << _UFFDIO_REGISTER));
 	close(uffd);
 	return ok;
+}
+
+/*
+ * A directed race: ALLOC publishes its buffer in the file's handle table
+ * and then still fills in its answer; another thread sharing the file may
+ * FREE the new handle in between.  The answer must stay right (offset from
+ * its handle, the node asked for), and the buffer must not be touched
+ * after that FREE dropped it (on a KASAN kernel: no report).  The freeing
+ * thread guesses the next handle (they are handed out in order) and tries
+ * it over and over: from the other CPU, spinning; and from the same CPU
+ * with real-time priority, woken every 20 us, so that on a preemptible
+ * kernel it preempts ALLOC wherever a lock is dropped.
+ */
+struct fz_race {
+	int fd;
+	bool same_cpu;
+	atomic_uint next;	/* handle the next ALLOC will return */
+	atomic_int stop;
+	atomic_ulong freed;
+	char err[128];
+};
+
+static void *fz_race_freer(void *arg)
+{
+	struct fz_race *x = arg;
+	const struct timespec nap = { 0, 20000 };
+
+	while (!atomic_load(&x->stop)) {
+		uint32_t h = atomic_load(&x->next);
+		struct numabuf_free f = { .size = sizeof(f), .handle = h };
+
+		if (!ioctl(x->fd, NUMABUF_IOC_FREE, &f))
+			atomic_fetch_add(&x->freed, 1);
+		else if (errno != ENOENT && !x->err[0])
+			snprintf(x->err, sizeof(x->err), "FREE: %s", nb_errname(errno));
+		if (x->same_cpu)
+			nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+NB_TEST_TIMEOUT(race_free_during_alloc,
+	"a thread sharing the file FREEs each handle the moment ALLOC publishes it (from the other CPU, and preempting ALLOC from the same CPU): ALLOC's answer stays right, nothing leaks, nothing is touched after it is freed (KASAN)",
+	900)
+{
+	struct nb_stats s0 = nb_stats_read();
+	int nodes[NB_MAX_NODES], nn = nb_online_nodes(nodes, NB_MAX_NODES), mode;
+	const int iters = 10000;
+
+	for (mode = 0; mode < 2; mode++) {
+		struct fz_race x = { .fd = nb_open(), .same_cpu = mode == 1 };
+		uint32_t last = 0;
+		unsigned long gone = 0;
+		pthread_t t;
+		cpu_set_t cpus;
+		int i;
+
+		atomic_store(&x.next, 1);
+		NB_CHECK(!pthread_create(&t, NULL, fz_race_freer, &x), "pthread_create");
+		if (x.same_cpu) {
+			struct sched_param sp = { .sched_priority = 1 };
+
+			CPU_ZERO(&cpus);
+			CPU_SET(sched_getcpu(), &cpus);
+			NB_CHECK(!sched_setaffinity(0, sizeof(cpus), &cpus), "sched_setaffinity: %s",
+				 strerror(errno));
+			NB_CHECK(!pthread_setaffinity_np(t, sizeof(cpus), &cpus),
+				 "pthread_setaffinity_np");
+			if (pthread_setschedparam(t, SCHED_FIFO, &sp))
+				nb_note("no SCHED_FIFO for the freeing thread; it runs at normal priority");
+		}
+		for (i = 0; i < iters; i++) {
+			struct numabuf_alloc a = {
+				.size = sizeof(a), .length = P, .node = nodes[i % nn],
+			};
+
+			atomic_store(&x.next, last + 1);
+			NB_CHECK(!ioctl(x.fd, NUMABUF_IOC_ALLOC, &a), "ALLOC: %s",
+				 nb_errname(errno));
+			NB_CHECK(a.handle == last + 1, "ALLOC returned handle %u after %u",
+				 a.handle, last);
+			NB_CHECK(a.offset == (uint64_t)a.handle << FZ_OFFSET_SHIFT &&
+				 a.node == nodes[i % nn] && a.length == P,
+				 "ALLOC raced by a FREE answered handle %u offset %#llx node %d (asked %d) length %llu",
+				 a.handle, (unsigned long long)a.offset, a.node, nodes[i % nn],
+				 (unsigned long long)a.length);
+			gone += nb_info(x.fd, a.handle, NULL) == -ENOENT;
+			last = a.handle;
+		}
+		atomic_store(&x.stop, 1);
+		pthread_join(t, NULL);
+		NB_CHECK(!x.err[0], "%s", x.err);
+		close(x.fd);
+		nb_note("%s: %d ALLOCs, %lu freed by the other thread (%lu gone when ALLOC's caller looked)",
+			x.same_cpu ? "same CPU, real-time freer" : "other CPU, spinning freer",
+			iters, (unsigned long)atomic_load(&x.freed), gone);
+		CPU_ZERO(&cpus);
+		for (i = 0; i < CPU_SETSIZE && i < 1024; i++)
+			CPU_SET(i, &cpus);
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+	}
+	NB_STATS_EXPECT(s0, 0, 0);
 }
 
 NB_TEST_TIMEOUT(fuzz,
