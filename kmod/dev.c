@@ -140,6 +140,14 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	buf->offset = (u64)handle << NUMABUF_OFFSET_SHIFT;
+	/*
+	 * Fill in the answer first: once stored, another thread may FREE the
+	 * handle and the buffer with it.
+	 */
+	arg.length = bytes;
+	arg.node = buf->node;
+	arg.handle = handle;
+	arg.offset = buf->offset;
 	ret = xa_err(xa_store(&nf->bufs, handle, buf, GFP_KERNEL));
 	if (ret) {
 		xa_release(&nf->bufs, handle);
@@ -147,10 +155,6 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return ret;
 	}
 
-	arg.length = bytes;
-	arg.node = buf->node;
-	arg.handle = handle;
-	arg.offset = buf->offset;
 	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg)))) {
 		/* Another thread may have freed the handle meanwhile. */
 		if (xa_cmpxchg(&nf->bufs, handle, buf, NULL, 0) == buf)
