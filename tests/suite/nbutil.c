@@ -337,3 +337,38 @@ int nb_shrink_slabs(void)
 	closedir(d);
 	return n;
 }
+
+long nb_blocked_syscall(pid_t pid)
+{
+	char path[64], buf[128];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) && buf[0] >= '0' && buf[0] <= '9')
+		nr = strtol(buf, NULL, 10);
+	fclose(f);
+	return nr;
+}
+
+unsigned long long nb_proc_status(const char *key, int base)
+{
+	size_t klen = strlen(key);
+	char line[256], *end = NULL;
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	NB_CHECK(f, "open /proc/self/status: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtoull(line + klen + 1, &end, base);
+			break;
+		}
+	}
+	fclose(f);
+	NB_CHECK(end && end != line + klen + 1, "no %s in /proc/self/status", key);
+	return v;
+}

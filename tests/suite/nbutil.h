@@ -102,4 +102,13 @@ double nb_now(void);
  */
 int nb_shrink_slabs(void);
 
+/* The syscall number process @pid sleeps in (/proc/PID/syscall), or -1. */
+long nb_blocked_syscall(pid_t pid);
+
+/*
+ * The number after "@key:" in /proc/self/status (VmPin in kB, CapEff in
+ * hex with @base 16); fails the test if there is none.
+ */
+unsigned long long nb_proc_status(const char *key, int base);
+
 #endif /* NB_UTIL_H */

@@ -1849,23 +1849,6 @@ static void fz_block_in_ioctl(int fd, bool wp)
 	ioctl(fd, NUMABUF_IOC_ALLOC, page);
 }
 
-/* The syscall a process is blocked in (from /proc/PID/syscall), or -1. */
-static long fz_blocked_syscall(pid_t pid)
-{
-	char path[64], buf[128];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && buf[0] >= '0' && buf[0] <= '9')
-		nr = strtol(buf, NULL, 10);
-	fclose(f);
-	return nr;
-}
-
 static void fz_step(struct fz_ctx *c);
 
 enum { FZ_EXIT, FZ_EXIT_CLEAN, FZ_KILL_LATER, FZ_SELF_KILL, FZ_BLOCK_WP, FZ_BLOCK_MISSING };
@@ -1946,7 +1929,7 @@ static void fz_op_fork(struct fz_ctx *c)
 
 		/* Until it sleeps in ioctl (16 on x86-64), up to ~5 s. */
 		for (i = 0; i < 500; i++) {
-			if (fz_blocked_syscall(pid) == SYS_ioctl &&
+			if (nb_blocked_syscall(pid) == SYS_ioctl &&
 			    !waitpid(pid, &status, WNOHANG))
 				break;
 			usleep(10000);

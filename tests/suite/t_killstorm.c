@@ -277,23 +277,6 @@ static bool ks_uffd_works(void)
 	return ok;
 }
 
-/* The syscall a process sleeps in (/proc/PID/syscall), or -1. */
-static long ks_blocked_syscall(pid_t pid)
-{
-	char path[64], buf[128];
-	long nr = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) && buf[0] >= '0' && buf[0] <= '9')
-		nr = strtol(buf, NULL, 10);
-	fclose(f);
-	return nr;
-}
-
 /* Close a unix socket: lets the kernel collect sockets in flight in cycles. */
 static void ks_poke_unix_gc(void)
 {
@@ -394,7 +377,7 @@ NB_TEST_TIMEOUT(kill_storm,
 			if (!slot[i].pid || slot[i].sent)
 				continue;
 			if (slot[i].when_blocked) {
-				long nr = ks_blocked_syscall(slot[i].pid);
+				long nr = nb_blocked_syscall(slot[i].pid);
 
 				if (nr == SYS_ioctl) {
 					blocked++;

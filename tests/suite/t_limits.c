@@ -50,16 +50,7 @@ static void nb_memlock(rlim_t bytes)
 /* VmPin of this process in KiB. */
 static long long nb_vmpin_kb(void)
 {
-	char line[256];
-	long long kb = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	NB_CHECK(f, "open /proc/self/status");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %lld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return (long long)nb_proc_status("VmPin", 10);
 }
 
 static void nb_write_file(const char *path, const char *val)

@@ -25,16 +25,7 @@ static void nb_drop_privileges(void)
 
 static int nb_cap_eff_zero(void)
 {
-	char line[256];
-	unsigned long long eff = ~0ULL;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	NB_CHECK(f, "open /proc/self/status");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return eff == 0;
+	return nb_proc_status("CapEff", 16) == 0;
 }
 
 NB_TEST(unprivileged_no_phys,
