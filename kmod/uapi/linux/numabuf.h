@@ -10,8 +10,8 @@
  * the first published version (NUMABUF_*_SIZE_VER0) up to one page: fields
  * it does not know must be zero (else E2BIG), fields the caller does not
  * know are taken as zero.  Reserved fields must be zero (else EINVAL).
- * The ioctl number is matched on type and number only, so the encoded size
- * may grow with the struct.
+ * The ioctl number is matched on direction, type and number, not on its
+ * size bits, so the encoded size may grow with the struct.
  */
 #ifndef _UAPI_LINUX_NUMABUF_H
 #define _UAPI_LINUX_NUMABUF_H
