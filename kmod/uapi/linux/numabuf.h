@@ -29,15 +29,35 @@
  * NUMABUF_F_PREFERRED: the node is a preference; the buffer may come from
  * another node, which is reported back.  Without it placement is strict:
  * the buffer is on the node asked for or the call fails with ENOMEM.
+ * NUMABUF_F_POOL: only from a pool (see NUMABUF_IOC_POOL_SET).
+ * NUMABUF_F_NO_POOL: never from a pool.
+ * Without either, a node's pool is used when it has a free block large
+ * enough, and the general allocator otherwise.
  */
 #define NUMABUF_F_PREFERRED	0x00000001U
-#define NUMABUF_F_ALL		(NUMABUF_F_PREFERRED)
+#define NUMABUF_F_POOL		0x00000002U
+#define NUMABUF_F_NO_POOL	0x00000004U
+#define NUMABUF_F_ALL		(NUMABUF_F_PREFERRED | NUMABUF_F_POOL | \
+				 NUMABUF_F_NO_POOL)
+
+/*
+ * Where a buffer's memory came from (struct numabuf_info's @source).
+ * NUMABUF_SOURCE_PAGES: one block of the page allocator (up to 4 MiB).
+ * NUMABUF_SOURCE_RANGE: a contiguous range taken from the node's memory,
+ * movable pages migrated out of it (above 4 MiB).
+ * NUMABUF_SOURCE_POOL: the node's pool.
+ */
+#define NUMABUF_SOURCE_PAGES	1
+#define NUMABUF_SOURCE_RANGE	2
+#define NUMABUF_SOURCE_POOL	3
 
 /**
  * struct numabuf_alloc - argument of NUMABUF_IOC_ALLOC
  * @size:	in: sizeof(struct numabuf_alloc)
  * @flags:	in: NUMABUF_F_*
- * @length:	in: bytes wanted; out: bytes allocated (rounded up to pages)
+ * @length:	in: bytes wanted; out: bytes allocated (rounded up to pages).
+ *		A buffer of 2 MiB or more starts on a 2 MiB physical
+ *		boundary, one of 1 GiB or more on a 1 GiB boundary.
  * @node:	in: node id or NUMABUF_NODE_LOCAL; out: node of the memory
  * @handle:	out: handle of the buffer in this open file (never 0)
  * @offset:	out: mmap() offset that maps the buffer
@@ -77,7 +97,7 @@ struct numabuf_free {
  * @node:	out: node of the memory
  * @flags:	out: NUMABUF_F_* given at allocation
  * @map_count:	out: number of mappings (VMAs) of the buffer, all processes
- * @reserved0:	must be zero
+ * @source:	out: NUMABUF_SOURCE_*; must be zero on input
  * @offset:	out: mmap() offset of the buffer
  * @phys:	out: physical address of the first byte; 0 unless the caller
  *		has CAP_SYS_ADMIN
@@ -90,7 +110,7 @@ struct numabuf_info {
 	__s32 node;
 	__u32 flags;
 	__u32 map_count;
-	__u32 reserved0;
+	__u32 source;
 	__u64 offset;
 	__u64 phys;
 	__u64 reserved[4];
@@ -98,9 +118,44 @@ struct numabuf_info {
 
 #define NUMABUF_INFO_SIZE_VER0	80
 
+/**
+ * struct numabuf_pool - argument of NUMABUF_IOC_POOL_GET and _POOL_SET
+ * @size:	in: sizeof(struct numabuf_pool)
+ * @node:	in: node id or NUMABUF_NODE_LOCAL; out: the node
+ * @flags:	in: must be zero
+ * @reserved0:	must be zero
+ * @target:	in (POOL_SET): bytes the pool should hold, rounded up to
+ *		pages.  Growing reserves memory on the node at once and
+ *		fails with ENOMEM, reserving nothing, when the node cannot
+ *		give it.  Shrinking gives free memory back at once and the
+ *		rest as its buffers are freed.
+ *		out: the pool's target
+ * @pool_bytes:	out: bytes the pool holds, free or in buffers
+ * @free_bytes:	out: bytes free in the pool (including memory being
+ *		zeroed after a free)
+ * @largest_free: out: largest buffer the pool can give now
+ * @reserved:	must be zero
+ */
+struct numabuf_pool {
+	__u32 size;
+	__s32 node;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 target;
+	__u64 pool_bytes;
+	__u64 free_bytes;
+	__u64 largest_free;
+	__u64 reserved[4];
+};
+
+#define NUMABUF_POOL_SIZE_VER0	80
+
 #define NUMABUF_IOC_MAGIC	'N'
 #define NUMABUF_IOC_ALLOC	_IOWR(NUMABUF_IOC_MAGIC, 0x01, struct numabuf_alloc)
 #define NUMABUF_IOC_FREE	_IOW(NUMABUF_IOC_MAGIC, 0x02, struct numabuf_free)
 #define NUMABUF_IOC_INFO	_IOWR(NUMABUF_IOC_MAGIC, 0x03, struct numabuf_info)
+/* Any user may read a pool; setting one needs CAP_SYS_ADMIN (else EPERM). */
+#define NUMABUF_IOC_POOL_GET	_IOWR(NUMABUF_IOC_MAGIC, 0x04, struct numabuf_pool)
+#define NUMABUF_IOC_POOL_SET	_IOWR(NUMABUF_IOC_MAGIC, 0x05, struct numabuf_pool)
 
 #endif /* _UAPI_LINUX_NUMABUF_H */
