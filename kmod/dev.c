@@ -109,6 +109,8 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 
 	if (arg.flags & ~NUMABUF_F_ALL)
 		return -EINVAL;
+	if ((arg.flags & NUMABUF_F_POOL) && (arg.flags & NUMABUF_F_NO_POOL))
+		return -EINVAL;
 	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 	if (!arg.length || arg.length > U64_MAX - PAGE_SIZE + 1)
@@ -118,8 +120,8 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return ret;
 
 	bytes = PAGE_ALIGN(arg.length);
-	if (bytes > NUMABUF_BUDDY_MAX_BYTES)
-		return -EOPNOTSUPP;
+	if (bytes > NUMABUF_MAX_BYTES)
+		return -EINVAL;
 
 	ret = numabuf_buf_create(bytes, node, arg.flags, &buf);
 	if (ret)
@@ -194,7 +196,7 @@ static long numabuf_ioc_info(struct numabuf_file *nf, void __user *uarg)
 				 uarg);
 	if (usize < 0)
 		return usize;
-	if (arg.reserved0 ||
+	if (arg.source ||
 	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 
@@ -208,8 +210,49 @@ static long numabuf_ioc_info(struct numabuf_file *nf, void __user *uarg)
 	arg.map_count = atomic_read(&buf->map_count);
 	arg.offset = buf->offset;
 	arg.phys = capable(CAP_SYS_ADMIN) ? page_to_phys(buf->page) : 0;
+	arg.source = buf->source;
 	numabuf_buf_put(buf);
 
+	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg))))
+		return -EFAULT;
+	return 0;
+}
+
+static long numabuf_ioc_pool(void __user *uarg, bool set)
+{
+	struct numabuf_pool_stat st;
+	struct numabuf_pool arg;
+	int usize, node, ret;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_POOL_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if (arg.flags || arg.reserved0 ||
+	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	if (!set && arg.target)
+		return -EINVAL;
+	ret = numabuf_check_node(arg.node, &node);
+	if (ret)
+		return ret;
+
+	if (set) {
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (!node_state(node, N_MEMORY))
+			return -ENOMEM;
+		ret = numabuf_pool_resize(node, arg.target);
+		if (ret)
+			return ret;
+	}
+
+	numabuf_pool_get(node, &st);
+	arg.node = node;
+	arg.target = st.target;
+	arg.pool_bytes = st.bytes;
+	arg.free_bytes = st.free;
+	arg.largest_free = st.largest;
 	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg))))
 		return -EFAULT;
 	return 0;
@@ -227,6 +270,10 @@ static long numabuf_ioctl(struct file *file, unsigned int cmd,
 		return numabuf_ioc_free(nf, uarg);
 	if (numabuf_ioc_match(cmd, NUMABUF_IOC_INFO))
 		return numabuf_ioc_info(nf, uarg);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_POOL_GET))
+		return numabuf_ioc_pool(uarg, false);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_POOL_SET))
+		return numabuf_ioc_pool(uarg, true);
 	return -ENOTTY;
 }
 

@@ -11,11 +11,15 @@ static int __init numabuf_init(void)
 {
 	int ret;
 
+	ret = numabuf_pool_init();
+	if (ret)
+		return ret;
 	numabuf_stats_init();
 	ret = numabuf_dev_register();
 	if (ret) {
 		pr_err("numabuf: cannot register /dev/numabuf: %d\n", ret);
 		numabuf_stats_exit();
+		numabuf_pool_exit();
 		return ret;
 	}
 	return 0;
@@ -29,6 +33,7 @@ static void __exit numabuf_exit(void)
 {
 	numabuf_dev_unregister();
 	numabuf_stats_exit();
+	numabuf_pool_exit();
 }
 
 module_init(numabuf_init);

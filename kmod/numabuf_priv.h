@@ -12,6 +12,8 @@
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
 
+struct numabuf_region;
+
 /*
  * Each handle owns 1 TiB of the file's mmap offset space: the offset of a
  * buffer is its handle shifted left by NUMABUF_OFFSET_SHIFT, so an mmap()
@@ -23,8 +25,11 @@
 #define NUMABUF_PGOFF_SHIFT	(NUMABUF_OFFSET_SHIFT - PAGE_SHIFT)
 #define NUMABUF_PGOFF_MASK	((1UL << NUMABUF_PGOFF_SHIFT) - 1)
 
-/* Largest block the buddy allocator hands out (4 MiB on x86-64). */
-#define NUMABUF_BUDDY_MAX_BYTES	((u64)MAX_ORDER_NR_PAGES << PAGE_SHIFT)
+/*
+ * Largest buffer: the mmap offset space of one handle.  What a node can
+ * give is the real limit.
+ */
+#define NUMABUF_MAX_BYTES	(1ULL << NUMABUF_OFFSET_SHIFT)
 
 /**
  * struct numabuf_charge - what a buffer's memory is charged to
@@ -51,6 +56,9 @@ struct numabuf_charge {
  * @offset:	mmap offset (handle << NUMABUF_OFFSET_SHIFT)
  * @map_count:	VMAs mapping the buffer, in any process
  * @charge:	limits the memory is charged to
+ * @source:	NUMABUF_SOURCE_* the memory came from
+ * @pool_region: with NUMABUF_SOURCE_POOL, the pool region of the memory
+ * @pool_link:	on the pool's list of memory to zero, after the release
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -61,6 +69,23 @@ struct numabuf_buf {
 	u64 offset;
 	atomic_t map_count;
 	struct numabuf_charge charge;
+	u32 source;
+	struct numabuf_region *pool_region;
+	struct list_head pool_link;
+};
+
+/**
+ * struct numabuf_pool_stat - a node's pool as numabuf_pool_get() reads it
+ * @target:	bytes the pool should hold
+ * @bytes:	bytes it holds, free or in buffers
+ * @free:	bytes free, including memory still being zeroed
+ * @largest:	largest block free now
+ */
+struct numabuf_pool_stat {
+	u64 target;
+	u64 bytes;
+	u64 free;
+	u64 largest;
 };
 
 /**
@@ -84,6 +109,22 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
 
+/* alloc.c */
+struct page *numabuf_pages_alloc(unsigned long nr_pages, int node, gfp_t gfp);
+void numabuf_pages_free(struct page *page, unsigned long nr_pages);
+struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
+				 int node);
+int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags);
+bool numabuf_mem_free(struct numabuf_buf *buf);
+
+/* pool.c */
+int numabuf_pool_init(void);
+void numabuf_pool_exit(void);
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node);
+void numabuf_pool_free(struct numabuf_buf *buf);
+int numabuf_pool_resize(int node, u64 bytes);
+void numabuf_pool_get(int node, struct numabuf_pool_stat *st);
+
 /* buf.c */
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp);
@@ -96,6 +137,7 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
 /* stats.c */
 void numabuf_stats_add(int node, u64 bytes);
 void numabuf_stats_sub(int node, u64 bytes);
+void numabuf_stats_alloc(int node, u32 source, int ret);
 void numabuf_stats_init(void);
 void numabuf_stats_exit(void);
 

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-node counters of the memory numabuf holds, readable in debugfs as
- * numabuf/stats.  The control-plane family reads the same counters.
+ * numabuf/stats (buffers and bytes) and numabuf/nodes (pools, allocations
+ * and failures by source).  The control-plane family reads the same
+ * counters.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/nodemask.h>
 #include <linux/seq_file.h>
 
+#include <linux/numabuf.h>
+
 #include "numabuf_priv.h"
+
+/* Sources are numbered from 1 (NUMABUF_SOURCE_*). */
+#define NUMABUF_NR_SOURCES	3
 
 struct numabuf_node_stats {
 	atomic64_t buffers;
 	atomic64_t bytes;
+	atomic64_t allocs[NUMABUF_NR_SOURCES];
+	atomic64_t fails[NUMABUF_NR_SOURCES];
 };
 
 static struct numabuf_node_stats numabuf_stats[MAX_NUMNODES];
@@ -29,6 +38,44 @@ void numabuf_stats_sub(int node, u64 bytes)
 	atomic64_dec(&numabuf_stats[node].buffers);
 	atomic64_sub(bytes, &numabuf_stats[node].bytes);
 }
+
+/**
+ * numabuf_stats_alloc - count an attempt to allocate from a source
+ * @node:	node tried
+ * @source:	NUMABUF_SOURCE_*
+ * @ret:	its result, 0 or a negative errno
+ */
+void numabuf_stats_alloc(int node, u32 source, int ret)
+{
+	struct numabuf_node_stats *st = &numabuf_stats[node];
+
+	if (ret)
+		atomic64_inc(&st->fails[source - 1]);
+	else
+		atomic64_inc(&st->allocs[source - 1]);
+}
+
+static int numabuf_nodes_show(struct seq_file *m, void *unused)
+{
+	struct numabuf_node_stats *st;
+	struct numabuf_pool_stat ps;
+	int node, i;
+
+	seq_puts(m, "# node pool_target pool_bytes pool_free pool_largest alloc_pages alloc_range alloc_pool fail_pages fail_range fail_pool\n");
+	for_each_node_state(node, N_MEMORY) {
+		st = &numabuf_stats[node];
+		numabuf_pool_get(node, &ps);
+		seq_printf(m, "%d %llu %llu %llu %llu", node, ps.target,
+			   ps.bytes, ps.free, ps.largest);
+		for (i = 0; i < NUMABUF_NR_SOURCES; i++)
+			seq_printf(m, " %lld", atomic64_read(&st->allocs[i]));
+		for (i = 0; i < NUMABUF_NR_SOURCES; i++)
+			seq_printf(m, " %lld", atomic64_read(&st->fails[i]));
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(numabuf_nodes);
 
 static int numabuf_stats_show(struct seq_file *m, void *unused)
 {
@@ -55,6 +102,8 @@ void numabuf_stats_init(void)
 	numabuf_debugfs_dir = debugfs_create_dir("numabuf", NULL);
 	debugfs_create_file("stats", 0400, numabuf_debugfs_dir, NULL,
 			    &numabuf_stats_fops);
+	debugfs_create_file("nodes", 0400, numabuf_debugfs_dir, NULL,
+			    &numabuf_nodes_fops);
 }
 
 void numabuf_stats_exit(void)

@@ -119,5 +119,33 @@ int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info)
 	info->flags = arg.flags;
 	info->map_count = arg.map_count;
 	info->handle = handle;
+	info->source = arg.source;
+	return 0;
+}
+
+/* POOL_SET when @bytes is given, else POOL_GET; fills *info if not NULL. */
+int numabuf_dev_pool(int fd, int node, const uint64_t *bytes,
+		     struct numabuf_poolinfo *info)
+{
+	struct numabuf_pool arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.node = node;
+	if (bytes)
+		arg.target = *bytes;
+
+	if (ioctl(fd, bytes ? NUMABUF_IOC_POOL_SET : NUMABUF_IOC_POOL_GET,
+		  &arg) < 0)
+		return -errno;
+
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->target = arg.target;
+		info->size = arg.pool_bytes;
+		info->free = arg.free_bytes;
+		info->largest = arg.largest_free;
+		info->node = arg.node;
+	}
 	return 0;
 }

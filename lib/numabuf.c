@@ -183,3 +183,19 @@ NB_EXPORT int numabuf_phys(const struct numabuf *buf, uint64_t *phys)
 	*phys = info.phys;
 	return 0;
 }
+
+NB_EXPORT int numabuf_pool_get(struct numabuf_ctx *ctx, int node,
+			       struct numabuf_poolinfo *info)
+{
+	if (!ctx || !info)
+		return -EINVAL;
+	return numabuf_dev_pool(ctx->fd, node, NULL, info);
+}
+
+NB_EXPORT int numabuf_pool_set(struct numabuf_ctx *ctx, int node,
+			       uint64_t bytes, struct numabuf_poolinfo *info)
+{
+	if (!ctx)
+		return -EINVAL;
+	return numabuf_dev_pool(ctx->fd, node, &bytes, info);
+}

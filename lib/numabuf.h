@@ -60,7 +60,9 @@ struct numabuf;
  * @flags:	NUMABUF_F_* given at allocation
  * @map_count:	mappings (VMAs) of the buffer in all processes
  * @handle:	handle of the buffer in the context's file
- * @reserved:	zero; room for later fields
+ * @source:	where the memory came from: NUMABUF_SOURCE_PAGES (the page
+ *		allocator), _RANGE (a range of the node's memory) or _POOL
+ * @reserved0, @reserved: zero; room for later fields
  */
 struct numabuf_bufinfo {
 	uint64_t size;
@@ -70,7 +72,28 @@ struct numabuf_bufinfo {
 	uint32_t flags;
 	uint32_t map_count;
 	uint32_t handle;
-	uint64_t reserved[4];
+	uint32_t source;
+	uint32_t reserved0;
+	uint64_t reserved[3];
+};
+
+/**
+ * struct numabuf_poolinfo - a node's pool
+ * @target:	bytes the pool should hold (what numabuf_pool_set() set)
+ * @size:	bytes the pool holds, free or in buffers
+ * @free:	bytes free, including memory being zeroed after a free
+ * @largest:	largest buffer the pool can give now
+ * @node:	the node
+ * @reserved0, @reserved: zero; room for later fields
+ */
+struct numabuf_poolinfo {
+	uint64_t target;
+	uint64_t size;
+	uint64_t free;
+	uint64_t largest;
+	int32_t  node;
+	uint32_t reserved0;
+	uint64_t reserved[3];
 };
 
 /*
@@ -98,12 +121,20 @@ int numabuf_fd(const struct numabuf_ctx *ctx);
  *
  * @flags: 0 for strict placement (the memory is on @node or the call fails
  * with -ENOMEM), or NUMABUF_F_PREFERRED to accept another node;
- * numabuf_node() tells which one was used.
+ * numabuf_node() tells which one was used.  NUMABUF_F_POOL takes the
+ * memory only from the node's pool, NUMABUF_F_NO_POOL never; without
+ * either the pool is used when it has room.
  *
- * Returns 0 and sets *buf, or -errno: -EINVAL (size 0, bad node or flags),
- * -ENODEV (node not online), -EOPNOTSUPP (size above what the module can
- * allocate contiguously, 4 MiB for now), -ENOMEM, or an mmap() error, in
- * which case the allocation has been undone.
+ * Buffers of 2 MiB or more start on a 2 MiB physical boundary, buffers of
+ * 1 GiB or more on a 1 GiB boundary.  Above 4 MiB (and without a pool) the
+ * module migrates movable pages out of a range of the node, which takes
+ * time in proportion to the size.
+ *
+ * Returns 0 and sets *buf, or -errno: -EINVAL (size 0 or above 1 TiB, bad
+ * node or flags), -ENODEV (node not online), -ENOMEM (no room on the
+ * node, or a memory limit), -EDQUOT (a numabuf cap), -EINTR (killed while
+ * waiting), or an mmap() error, in which case the allocation has been
+ * undone.
  */
 int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
 		  unsigned int flags, struct numabuf **buf);
@@ -132,6 +163,23 @@ int numabuf_phys(const struct numabuf *buf, uint64_t *phys);
 
 /* Fill *info from the kernel (NUMABUF_IOC_INFO).  Returns 0 or -errno. */
 int numabuf_info(const struct numabuf *buf, struct numabuf_bufinfo *info);
+
+/*
+ * Read the pool of @node (a node id or NUMABUF_NODE_LOCAL) into *info.
+ * Any user may.  Returns 0 or -errno (-EINVAL, -ENODEV).
+ */
+int numabuf_pool_get(struct numabuf_ctx *ctx, int node,
+		     struct numabuf_poolinfo *info);
+
+/*
+ * Make the pool of @node hold @bytes (rounded up to 4 MiB).  Growing
+ * reserves contiguous memory on the node at once, all or nothing (-ENOMEM);
+ * shrinking gives free memory back at once and the rest as its buffers are
+ * freed.  Needs CAP_SYS_ADMIN (-EPERM).  Fills *info (may be NULL) with
+ * the pool afterwards.  Returns 0 or -errno.
+ */
+int numabuf_pool_set(struct numabuf_ctx *ctx, int node, uint64_t bytes,
+		     struct numabuf_poolinfo *info);
 
 #ifdef __cplusplus
 }

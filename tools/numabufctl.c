@@ -23,6 +23,8 @@
 
 /* Long options without a short form. */
 #define OPT_VERIFY	1000
+#define OPT_POOL	1001
+#define OPT_NO_POOL	1002
 
 #ifndef NUMABUF_VERSION
 #define NUMABUF_VERSION "unknown"
@@ -48,8 +50,13 @@ static void usage(FILE *f)
 		"\n"
 		"OBJECT and COMMAND:\n"
 		"  nodes [show]        online NUMA nodes: memory and CPUs\n"
-		"  alloc --size SIZE [--node NODE] [--preferred] [--verify] [--hold]\n"
+		"  alloc --size SIZE [--node NODE] [--preferred] [--pool | --no-pool]\n"
+		"        [--verify] [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
+		"  pool [show] [NODE]  the pools of the online nodes (or of NODE)\n"
+		"  pool set NODE SIZE  make NODE's pool hold SIZE (CAP_SYS_ADMIN);\n"
+		"                      growing reserves it at once, shrinking gives\n"
+		"                      free memory back\n"
 		"  help                this text\n"
 		"\n"
 		"OPTIONS:\n"
@@ -65,6 +72,9 @@ static void usage(FILE *f)
 		"                      the CPU making the call\n"
 		"  -P, --preferred     NODE is a preference; without it, allocate\n"
 		"                      on NODE or fail\n"
+		"      --pool          only from the node's pool\n"
+		"      --no-pool       never from a pool (by default the pool is\n"
+		"                      used when it has room)\n"
 		"  -H, --hold          keep the buffer until SIGINT or SIGTERM\n"
 		"      --verify        check every page's node with move_pages(2)\n"
 		"                      and contiguity with /proc/self/pagemap\n"
@@ -238,8 +248,8 @@ static const char *alloc_hint(int err)
 	switch (err) {
 	case -ENODEV:
 		return " (node not online)";
-	case -EOPNOTSUPP:
-		return " (larger than the module can allocate contiguously)";
+	case -EINVAL:
+		return " (more than the module allows in one buffer)";
 	case -ENOMEM:
 		return " (no free contiguous block that large; --preferred"
 		       " allows other nodes)";
@@ -266,9 +276,24 @@ static const char *tristate(int v)
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
 
-static void print_alloc(const struct numabuf *buf, uint64_t phys,
-			const struct verify_result *vr)
+static const char *source_name(uint32_t source)
 {
+	switch (source) {
+	case NUMABUF_SOURCE_PAGES:
+		return "pages";
+	case NUMABUF_SOURCE_RANGE:
+		return "range";
+	case NUMABUF_SOURCE_POOL:
+		return "pool";
+	default:
+		return NULL;
+	}
+}
+
+static void print_alloc(const struct numabuf *buf, uint64_t phys,
+			uint32_t source, const struct verify_result *vr)
+{
+	const char *src = source_name(source);
 	char size[SIZE_STRLEN];
 	struct json j;
 
@@ -279,6 +304,8 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 		json_int(&j, "node", numabuf_node(buf));
 		if (phys)
 			json_u64(&j, "phys", phys);
+		if (src)
+			json_string(&j, "source", src);
 		if (vr) {
 			json_begin_object(&j, "verify");
 			json_u64(&j, "pages", vr->pages);
@@ -295,9 +322,12 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 		format_size(numabuf_size(buf), size, sizeof(size));
 		printf("size %s node %d phys ", size, numabuf_node(buf));
 		if (phys)
-			printf("%#" PRIx64 "\n", phys);
+			printf("%#" PRIx64, phys);
 		else
-			printf("-\n");
+			printf("-");
+		if (src)
+			printf(" source %s", src);
+		printf("\n");
 		if (vr)
 			printf("verify pages %zu on_node %zu contiguous %s\n",
 			       vr->pages, vr->on_node,
@@ -323,6 +353,8 @@ static int do_alloc(int argc, char **argv)
 		{ "preferred",	no_argument,		NULL, 'P' },
 		{ "hold",	no_argument,		NULL, 'H' },
 		{ "verify",	no_argument,		NULL, OPT_VERIFY },
+		{ "pool",	no_argument,		NULL, OPT_POOL },
+		{ "no-pool",	no_argument,		NULL, OPT_NO_POOL },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -334,7 +366,8 @@ static int do_alloc(int argc, char **argv)
 	struct verify_result vr;
 	struct numabuf_ctx *ctx;
 	struct numabuf *buf;
-	uint64_t size, phys;
+	struct numabuf_bufinfo info;
+	uint64_t size;
 	char size_text[SIZE_STRLEN];
 	sigset_t sigs;
 
@@ -357,6 +390,12 @@ static int do_alloc(int argc, char **argv)
 		case OPT_VERIFY:
 			do_verify = 1;
 			break;
+		case OPT_POOL:
+			flags |= NUMABUF_F_POOL;
+			break;
+		case OPT_NO_POOL:
+			flags |= NUMABUF_F_NO_POOL;
+			break;
 		case 'j':
 			opts.json = 1;
 			break;
@@ -375,6 +414,8 @@ static int do_alloc(int argc, char **argv)
 				   argv[optind]);
 	if (!size_arg)
 		return usage_error("alloc: --size is required");
+	if ((flags & NUMABUF_F_POOL) && (flags & NUMABUF_F_NO_POOL))
+		return usage_error("alloc: --pool and --no-pool exclude each other");
 
 	err = parse_size(size_arg, &size);
 	if (err == -ERANGE)
@@ -416,7 +457,7 @@ static int do_alloc(int argc, char **argv)
 		goto out_close;
 	}
 
-	err = numabuf_phys(buf, &phys);
+	err = numabuf_info(buf, &info);
 	if (err) {
 		fprintf(stderr, "%s: cannot query the buffer: %s\n", prog,
 			strerror(-err));
@@ -433,7 +474,7 @@ static int do_alloc(int argc, char **argv)
 		}
 	}
 
-	print_alloc(buf, phys, do_verify ? &vr : NULL);
+	print_alloc(buf, info.phys, info.source, do_verify ? &vr : NULL);
 	if (do_verify && (vr.on_node != vr.pages || vr.contiguous == 0)) {
 		if (vr.on_node != vr.pages)
 			fprintf(stderr, "%s: %zu of %zu pages are not on node "
@@ -461,6 +502,128 @@ out_close:
 	return ret;
 }
 
+static int open_ctx(struct numabuf_ctx **ctx)
+{
+	const char *path;
+	int err = numabuf_open(ctx);
+
+	if (err) {
+		path = getenv(NUMABUF_DEVICE_ENV);
+		if (!path || !*path)
+			path = NUMABUF_DEVICE_PATH;
+		fprintf(stderr, "%s: cannot open %s: %s%s\n", prog, path,
+			strerror(-err), open_hint(err));
+	}
+	return err;
+}
+
+static void print_pool(struct json *j, const struct numabuf_poolinfo *pi)
+{
+	char target[SIZE_STRLEN], size[SIZE_STRLEN], avail[SIZE_STRLEN];
+	char largest[SIZE_STRLEN];
+
+	if (opts.json) {
+		json_begin_object(j, NULL);
+		json_int(j, "node", pi->node);
+		json_u64(j, "pool_target", pi->target);
+		json_u64(j, "pool_size", pi->size);
+		json_u64(j, "pool_free", pi->free);
+		json_u64(j, "pool_largest", pi->largest);
+		json_end_object(j);
+		return;
+	}
+	format_size(pi->target, target, sizeof(target));
+	format_size(pi->size, size, sizeof(size));
+	format_size(pi->free, avail, sizeof(avail));
+	format_size(pi->largest, largest, sizeof(largest));
+	printf("node %d pool_target %s pool_size %s pool_free %s pool_largest %s\n",
+	       pi->node, target, size, avail, largest);
+}
+
+static int do_pool(int argc, char **argv)
+{
+	uint64_t online[LIST_WORDS(MAX_NODES)], bytes;
+	struct numabuf_poolinfo pi;
+	struct numabuf_ctx *ctx;
+	/* -2: every online node; else the node named */
+	int node = -2, err, ret = EXIT_FAILURE;
+	char text[4096];
+	struct json j;
+
+	if (argc > 1 && matches(argv[1], "set")) {
+		if (argc != 4)
+			return usage_error("pool set: expected NODE SIZE");
+		if (parse_node(argv[2], &node))
+			return usage_error("pool set: invalid node '%s'", argv[2]);
+		err = parse_size(argv[3], &bytes);
+		if (err)
+			return usage_error("pool set: invalid size '%s' (examples: 0, 512M, 1.5G)",
+					   argv[3]);
+		if (open_ctx(&ctx))
+			return EXIT_FAILURE;
+		err = numabuf_pool_set(ctx, node, bytes, &pi);
+		if (err) {
+			fprintf(stderr, "%s: cannot set the pool of node %s to %s: %s%s\n",
+				prog, argv[2], argv[3], strerror(-err),
+				err == -EPERM ? " (needs CAP_SYS_ADMIN)" :
+				err == -ENOMEM ? " (the node has no contiguous memory that large to spare)" :
+				"");
+			goto out;
+		}
+		if (opts.json)
+			json_init(&j, stdout, opts.pretty);
+		print_pool(&j, &pi);
+		if (opts.json)
+			json_finish(&j);
+		ret = EXIT_SUCCESS;
+		goto out;
+	}
+
+	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list")) {
+		if (argc > 2 || parse_node(argv[1], &node))
+			return usage_error("pool: unknown command '%s'", argv[1]);
+	} else if (argc > 2) {
+		if (argc > 3 || parse_node(argv[2], &node))
+			return usage_error("pool show: invalid node '%s'", argv[2]);
+	}
+
+	err = read_text(SYSFS_NODE "/online", text, sizeof(text));
+	if (!err)
+		err = list_parse(text, online, MAX_NODES);
+	if (err) {
+		fprintf(stderr, "%s: cannot read " SYSFS_NODE "/online: %s\n",
+			prog, strerror(-err));
+		return EXIT_FAILURE;
+	}
+	if (open_ctx(&ctx))
+		return EXIT_FAILURE;
+	if (opts.json) {
+		json_init(&j, stdout, opts.pretty);
+		json_begin_array(&j, NULL);
+	}
+	for (int n = 0; n < MAX_NODES; n++) {
+		/* One node when named (the kernel resolves 'local'). */
+		if (node != -2 ? n != 0 : !list_test(online, (unsigned int)n))
+			continue;
+		err = numabuf_pool_get(ctx, node != -2 ? node : n, &pi);
+		if (err) {
+			fprintf(stderr, "%s: cannot read the pool of node %d: %s%s\n",
+				prog, node != -2 ? node : n, strerror(-err),
+				err == -ENODEV ? " (node not online)" : "");
+			goto out;
+		}
+		print_pool(&j, &pi);
+	}
+	if (opts.json) {
+		json_end_array(&j);
+		json_finish(&j);
+	}
+	ret = fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	numabuf_close(ctx);
+	return ret;
+}
+
 static int do_help(int argc, char **argv)
 {
 	(void)argc;
@@ -475,6 +638,7 @@ static const struct {
 } objects[] = {
 	{ "nodes",	do_nodes },
 	{ "alloc",	do_alloc },
+	{ "pool",	do_pool },
 	{ "help",	do_help },
 };
 

@@ -131,7 +131,7 @@ static int fake_info(struct numabuf_info *i)
 {
 	unsigned int handle = i->handle;
 
-	if (i->size != sizeof(*i) || i->reserved0 || i->length || i->phys ||
+	if (i->size != sizeof(*i) || i->source || i->length || i->phys ||
 	    !all_zero(i->reserved, sizeof(i->reserved))) {
 		fake.bad_args++;
 		return -EINVAL;

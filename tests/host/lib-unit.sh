@@ -5,8 +5,9 @@
 # /dev/numabuf.  Builds lib/ and tools/ from a scratch copy of the tree
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
-#   - checks that libnumabuf.so exports exactly the public API, versioned
-#     NUMABUF_0.1, under the soname libnumabuf.so.0,
+#   - checks that libnumabuf.so exports exactly the public API, each symbol
+#     under the version node it first appeared in (NUMABUF_0.1, _0.2),
+#     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
@@ -89,14 +90,20 @@ numabuf_info
 numabuf_node
 numabuf_open
 numabuf_phys
+numabuf_pool_get
+numabuf_pool_set
 numabuf_size"
+# Symbols added after 0.1, each with its version node.
+api_02="numabuf_pool_get
+numabuf_pool_set"
 
-so=$src/lib/libnumabuf.so.0.1.0
+version=0.2.0
+so=$src/lib/libnumabuf.so.$version
 if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
-	[ "$(readlink "$src/lib/libnumabuf.so.0")" = libnumabuf.so.0.1.0 ]; then
+	[ "$(readlink "$src/lib/libnumabuf.so.0")" = "libnumabuf.so.$version" ]; then
 	pass so_files
 else
-	fail so_files "libnumabuf.so.0.1.0 and its .so.0/.so links missing"
+	fail so_files "libnumabuf.so.$version and its .so.0/.so links missing"
 fi
 
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
@@ -115,10 +122,18 @@ if cmp -s "$tmp/names" "$tmp/api"; then
 else
 	fail exports_exact "$(diff "$tmp/api" "$tmp/names" | grep '^[<>]' | tr '\n' ' ')"
 fi
-if ! grep -qv '@@NUMABUF_0\.1$' "$tmp/syms"; then
+# Each symbol carries the version node it first appeared in.
+echo "$api" | while read -r f; do
+	if echo "$api_02" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.2"
+	else
+		echo "$f@@NUMABUF_0.1"
+	fi
+done | sort >"$tmp/want_versions"
+if cmp -s "$tmp/syms" "$tmp/want_versions"; then
 	pass exports_versioned
 else
-	fail exports_versioned "$(grep -v '@@NUMABUF_0\.1$' "$tmp/syms" | tr '\n' ' ')"
+	fail exports_versioned "$(diff "$tmp/want_versions" "$tmp/syms" | grep '^[<>]' | tr '\n' ' ')"
 fi
 
 # The archive must not put unprefixed globals into programs' namespace.
@@ -214,7 +229,7 @@ expect() {
 }
 
 expect version 0 '' -- --version
-if ! grep -q '^numabufctl 0\.1\.0$' "$tmp/out"; then
+if ! grep -qx "numabufctl $version" "$tmp/out"; then
 	fail ctl_version_text "$(cat "$tmp/out")"
 fi
 expect help 0 '' -- help
@@ -350,7 +365,7 @@ dest=$tmp/dest
 if make -s -C "$src/lib" install DESTDIR="$dest" PREFIX=/usr \
 	>"$tmp/install.log" 2>&1; then
 	missing=""
-	for f in lib/libnumabuf.so.0.1.0 lib/libnumabuf.so.0 lib/libnumabuf.so \
+	for f in "lib/libnumabuf.so.$version" lib/libnumabuf.so.0 lib/libnumabuf.so \
 		lib/libnumabuf.a include/numabuf.h include/linux/numabuf.h \
 		lib/pkgconfig/numabuf.pc; do
 		[ -e "$dest/usr/$f" ] || missing="$missing $f"
@@ -389,7 +404,7 @@ EOF
 	PKG_CONFIG_PATH=$dest/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 	export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 	ver=$(pkg-config --modversion numabuf)
-	if [ "$ver" = 0.1.0 ]; then
+	if [ "$ver" = "$version" ]; then
 		pass pc_version
 	else
 		fail pc_version "got '$ver'"

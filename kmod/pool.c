@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-node pools: contiguous memory reserved ahead of time, so that later
+ * buffers come fast, cannot fail for fragmentation and migrate nothing.
+ *
+ * A pool is a set of regions, each a naturally aligned power-of-two run of
+ * pages (4 MiB to 1 GiB) taken from the node with alloc_contig_range() or,
+ * at 4 MiB, from the page allocator.  Inside the regions a buddy allocator
+ * hands out blocks: a free block is listed by its first page (page->lru, the
+ * block's order in page->private, as drivers' page pools do with pages they
+ * own) and marked in its region's bitmap, which tells free() whether a
+ * buddy can be merged.  Nothing is allocated on the way in or out, and the
+ * work is bounded by the number of orders, whatever the size.
+ *
+ * Memory in the free lists is always zero.  A freed buffer waits on the
+ * dirty list; a worker zeroes it and returns it to the free lists.  A page
+ * that someone still holds (a get_user_pages pin outliving the buffer) is
+ * never reused: the worker lets the whole buffer go back to the page
+ * allocator instead, and the pool shrinks by that much.
+ *
+ * Locking: pool->lock (a spinlock) guards the free lists, the dirty list,
+ * the counters and the region list.  pool->resize_lock serializes growing
+ * and shrinking, which allocate and free memory outside pool->lock.
+ */
+#include <linux/bitmap.h>
+#include <linux/highmem.h>
+#include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/nodemask.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <linux/numabuf.h>
+
+#include "numabuf_priv.h"
+
+/* Regions and pool sizes come in units of the page allocator's largest block. */
+#define NUMABUF_POOL_UNIT_ORDER	ilog2(MAX_ORDER_NR_PAGES)
+#define NUMABUF_POOL_UNIT	MAX_ORDER_NR_PAGES
+/* Largest region and largest buffer from a pool: 1 GiB. */
+#define NUMABUF_POOL_MAX_ORDER	(30 - PAGE_SHIFT)
+#define NUMABUF_POOL_ORDERS	(NUMABUF_POOL_MAX_ORDER + 1)
+
+/**
+ * struct numabuf_region - one contiguous run of a pool's memory
+ * @link:	in the pool's region list
+ * @pfn:	first page frame, aligned to the region's size
+ * @order:	the region is 2^@order pages
+ * @nr_owned:	pages of the region still the pool's (free or in buffers)
+ * @free_map:	bit set for the first page of each free block
+ */
+struct numabuf_region {
+	struct list_head link;
+	unsigned long pfn;
+	unsigned int order;
+	unsigned long nr_owned;
+	unsigned long *free_map;
+};
+
+/**
+ * struct numabuf_node_pool - the pool of one node
+ * @node:	the node
+ * @resize_lock: serializes numabuf_pool_resize()
+ * @lock:	guards everything below
+ * @target:	pages the pool should hold
+ * @nr_pages:	pages the pool holds: free, dirty or in buffers
+ * @nr_free:	pages in the free lists (zeroed)
+ * @nr_dirty:	pages of freed buffers waiting to be zeroed
+ * @free_area:	free blocks by order, linked through page->lru
+ * @regions:	struct numabuf_region list
+ * @dirty:	freed buffers (struct numabuf_buf) waiting for the worker
+ * @zero_work:	zeroes @dirty and gives back what is above @target
+ */
+struct numabuf_node_pool {
+	int node;
+	struct mutex resize_lock;
+	spinlock_t lock;
+	unsigned long target;
+	unsigned long nr_pages;
+	unsigned long nr_free;
+	unsigned long nr_dirty;
+	struct list_head free_area[NUMABUF_POOL_ORDERS];
+	struct list_head regions;
+	struct list_head dirty;
+	struct work_struct zero_work;
+};
+
+static struct numabuf_node_pool *numabuf_pools[MAX_NUMNODES];
+
+/* Pools at load time: "0:1G,1:512M". */
+static char *pools;
+module_param(pools, charp, 0444);
+MODULE_PARM_DESC(pools, "Pools reserved at load time, as NODE:SIZE[,NODE:SIZE...] (e.g. 0:1G,1:512M)");
+
+static bool numabuf_region_has(struct numabuf_region *r, unsigned long pfn)
+{
+	return pfn >= r->pfn && pfn - r->pfn < (1UL << r->order);
+}
+
+static struct numabuf_region *numabuf_region_find(struct numabuf_node_pool *pool,
+						  unsigned long pfn)
+{
+	struct numabuf_region *r;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry(r, &pool->regions, link)
+		if (numabuf_region_has(r, pfn))
+			return r;
+	return NULL;
+}
+
+static void numabuf_block_add(struct numabuf_node_pool *pool,
+			      struct numabuf_region *r, unsigned long pfn,
+			      unsigned int order)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	set_bit(pfn - r->pfn, r->free_map);
+	set_page_private(page, order);
+	list_add(&page->lru, &pool->free_area[order]);
+}
+
+static void numabuf_block_del(struct numabuf_region *r, struct page *page)
+{
+	clear_bit(page_to_pfn(page) - r->pfn, r->free_map);
+	set_page_private(page, 0);
+	list_del(&page->lru);
+}
+
+/* Free one aligned block of 2^@order pages, merging it with its buddies. */
+static void numabuf_block_free(struct numabuf_node_pool *pool,
+			       struct numabuf_region *r, unsigned long pfn,
+			       unsigned int order)
+{
+	unsigned long buddy;
+	struct page *page;
+
+	while (order < r->order) {
+		buddy = pfn ^ (1UL << order);
+		if (!test_bit(buddy - r->pfn, r->free_map))
+			break;
+		page = pfn_to_page(buddy);
+		if (page_private(page) != order)
+			break;
+		numabuf_block_del(r, page);
+		pfn &= ~(1UL << order);
+		order++;
+	}
+	numabuf_block_add(pool, r, pfn, order);
+}
+
+/* Free [@pfn, @pfn + @nr) of region @r as the largest aligned blocks. */
+static void numabuf_range_put(struct numabuf_node_pool *pool,
+			      struct numabuf_region *r, unsigned long pfn,
+			      unsigned long nr)
+{
+	unsigned int order;
+
+	while (nr) {
+		order = min3((unsigned int)__ffs(pfn | (1UL << r->order)),
+			     (unsigned int)ilog2(nr), r->order);
+		numabuf_block_free(pool, r, pfn, order);
+		pfn += 1UL << order;
+		nr -= 1UL << order;
+	}
+}
+
+static unsigned int numabuf_pool_top_order(struct numabuf_node_pool *pool)
+{
+	int order;
+
+	for (order = NUMABUF_POOL_MAX_ORDER; order >= 0; order--)
+		if (!list_empty(&pool->free_area[order]))
+			return order;
+	return NUMABUF_POOL_ORDERS;
+}
+
+/*
+ * Take @nr_pages from the free lists, or return NULL.  The block is split
+ * down to the buffer's order and the pages past the buffer go back.
+ */
+static struct page *numabuf_pool_take(struct numabuf_node_pool *pool,
+				      unsigned long nr_pages,
+				      struct numabuf_region **rp)
+{
+	unsigned int order = order_base_2(nr_pages), o;
+	struct numabuf_region *r;
+	unsigned long pfn;
+	struct page *page;
+
+	lockdep_assert_held(&pool->lock);
+	for (o = order; o < NUMABUF_POOL_ORDERS; o++)
+		if (!list_empty(&pool->free_area[o]))
+			break;
+	if (o >= NUMABUF_POOL_ORDERS)
+		return NULL;
+
+	page = list_first_entry(&pool->free_area[o], struct page, lru);
+	pfn = page_to_pfn(page);
+	r = numabuf_region_find(pool, pfn);
+	numabuf_block_del(r, page);
+	while (o > order) {
+		o--;
+		numabuf_block_add(pool, r, pfn + (1UL << o), o);
+	}
+	if (nr_pages < (1UL << order))
+		numabuf_range_put(pool, r, pfn + nr_pages,
+				  (1UL << order) - nr_pages);
+	pool->nr_free -= nr_pages;
+	*rp = r;
+	return page;
+}
+
+/**
+ * numabuf_pool_alloc - a buffer's memory from its node's pool
+ * @buf:	buffer with @nr_pages set; @page and @pool_region are set
+ * @node:	node with memory
+ *
+ * The memory is already zero.  When only memory still being zeroed would
+ * do, waits for the worker once.
+ *
+ * Return: 0, or -ENOMEM when the pool has no free block large enough.
+ */
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[node];
+	struct page *page = NULL;
+	bool waited = false;
+	int ret;
+
+	if (!pool || !READ_ONCE(pool->nr_pages))
+		return -ENOMEM;
+	if (buf->nr_pages > (1UL << NUMABUF_POOL_MAX_ORDER)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		spin_lock(&pool->lock);
+		page = numabuf_pool_take(pool, buf->nr_pages, &buf->pool_region);
+		if (page || waited || !pool->nr_dirty) {
+			spin_unlock(&pool->lock);
+			break;
+		}
+		spin_unlock(&pool->lock);
+		flush_work(&pool->zero_work);
+		waited = true;
+	}
+	ret = page ? 0 : -ENOMEM;
+	if (page) {
+		buf->page = page;
+		buf->source = NUMABUF_SOURCE_POOL;
+	}
+out:
+	numabuf_stats_alloc(node, NUMABUF_SOURCE_POOL, ret);
+	return ret;
+}
+
+/**
+ * numabuf_pool_free - give a pool buffer's memory back
+ * @buf:	the buffer, unreachable by now
+ *
+ * The pool takes @buf over: the worker zeroes the memory, returns it to
+ * the free lists and frees @buf.
+ */
+void numabuf_pool_free(struct numabuf_buf *buf)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[page_to_nid(buf->page)];
+
+	spin_lock(&pool->lock);
+	list_add_tail(&buf->pool_link, &pool->dirty);
+	pool->nr_dirty += buf->nr_pages;
+	spin_unlock(&pool->lock);
+	queue_work(system_unbound_wq, &pool->zero_work);
+}
+
+/* Any page someone other than the pool still holds? */
+static bool numabuf_pages_held(struct page *page, unsigned long nr_pages)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++)
+		if (page_ref_count(nth_page(page, i)) != 1)
+			return true;
+	return false;
+}
+
+static void numabuf_region_destroy(struct numabuf_region *r)
+{
+	bitmap_free(r->free_map);
+	kfree(r);
+}
+
+/*
+ * The region has lost @nr pages to the page allocator; unlink it when it
+ * has none left.  Returns the region for the caller to destroy, or NULL.
+ */
+static struct numabuf_region *numabuf_region_lose(struct numabuf_node_pool *pool,
+						  struct numabuf_region *r,
+						  unsigned long nr)
+{
+	lockdep_assert_held(&pool->lock);
+	r->nr_owned -= nr;
+	pool->nr_pages -= nr;
+	if (r->nr_owned)
+		return NULL;
+	list_del(&r->link);
+	return r;
+}
+
+/*
+ * Give free memory back to the page allocator until the pool is down to
+ * its target or has nothing free.  Largest blocks first.
+ */
+static void numabuf_pool_trim(struct numabuf_node_pool *pool)
+{
+	struct numabuf_region *r, *gone;
+	unsigned long pfn, nr, excess;
+	unsigned int order;
+	struct page *page;
+
+	for (;;) {
+		spin_lock(&pool->lock);
+		order = numabuf_pool_top_order(pool);
+		if (pool->nr_pages <= pool->target ||
+		    order >= NUMABUF_POOL_ORDERS) {
+			spin_unlock(&pool->lock);
+			return;
+		}
+		excess = pool->nr_pages - pool->target;
+		page = list_first_entry(&pool->free_area[order], struct page,
+					lru);
+		pfn = page_to_pfn(page);
+		r = numabuf_region_find(pool, pfn);
+		numabuf_block_del(r, page);
+		nr = min(1UL << order, excess);
+		if (nr < (1UL << order))
+			numabuf_range_put(pool, r, pfn + nr,
+					  (1UL << order) - nr);
+		pool->nr_free -= nr;
+		gone = numabuf_region_lose(pool, r, nr);
+		spin_unlock(&pool->lock);
+
+		numabuf_pages_free(page, nr);
+		if (gone)
+			numabuf_region_destroy(gone);
+		cond_resched();
+	}
+}
+
+static void numabuf_pool_zero_work(struct work_struct *work)
+{
+	struct numabuf_node_pool *pool = container_of(work, struct numabuf_node_pool,
+						 zero_work);
+	struct numabuf_region *r, *gone;
+	struct numabuf_buf *buf;
+	unsigned long i;
+
+	for (;;) {
+		spin_lock(&pool->lock);
+		buf = list_first_entry_or_null(&pool->dirty, struct numabuf_buf,
+					       pool_link);
+		if (buf)
+			list_del(&buf->pool_link);
+		spin_unlock(&pool->lock);
+		if (!buf)
+			break;
+
+		r = buf->pool_region;
+		if (numabuf_pages_held(buf->page, buf->nr_pages)) {
+			/*
+			 * Pinned beyond the buffer's life: never hand these
+			 * pages out again.  Each goes to the page allocator
+			 * when its last holder lets go.
+			 */
+			spin_lock(&pool->lock);
+			pool->nr_dirty -= buf->nr_pages;
+			gone = numabuf_region_lose(pool, r, buf->nr_pages);
+			spin_unlock(&pool->lock);
+			numabuf_pages_free(buf->page, buf->nr_pages);
+			if (gone)
+				numabuf_region_destroy(gone);
+		} else {
+			for (i = 0; i < buf->nr_pages; i++) {
+				clear_highpage(nth_page(buf->page, i));
+				if ((i & 511) == 511)
+					cond_resched();
+			}
+			spin_lock(&pool->lock);
+			numabuf_range_put(pool, r, page_to_pfn(buf->page),
+					  buf->nr_pages);
+			pool->nr_dirty -= buf->nr_pages;
+			pool->nr_free += buf->nr_pages;
+			spin_unlock(&pool->lock);
+		}
+		kfree(buf);
+		cond_resched();
+	}
+	numabuf_pool_trim(pool);
+}
+
+/* Reserve a region of 2^@order pages on the pool's node, zeroed. */
+static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *pool,
+						    unsigned int order)
+{
+	const gfp_t gfp = GFP_KERNEL | __GFP_THISNODE | __GFP_RETRY_MAYFAIL |
+			  __GFP_NOWARN;
+	unsigned long nr = 1UL << order;
+	struct numabuf_region *r;
+	struct page *page;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	r->free_map = bitmap_zalloc(nr, GFP_KERNEL);
+	if (!r->free_map) {
+		kfree(r);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	if (nr <= MAX_ORDER_NR_PAGES) {
+		page = numabuf_pages_alloc(nr, pool->node, gfp);
+		if (!page)
+			page = ERR_PTR(-ENOMEM);
+	} else {
+		page = numabuf_range_alloc(nr, nr, pool->node);
+	}
+	if (IS_ERR(page)) {
+		numabuf_region_destroy(r);
+		return ERR_CAST(page);
+	}
+	r->pfn = page_to_pfn(page);
+	r->order = order;
+	r->nr_owned = nr;
+	return r;
+}
+
+/*
+ * Reserve @nr_pages (a multiple of NUMABUF_POOL_UNIT) as regions as large
+ * as the node gives, largest first.  All or nothing.
+ */
+static int numabuf_pool_grow(struct numabuf_node_pool *pool, unsigned long nr_pages)
+{
+	struct numabuf_region *r, *tmp;
+	unsigned int order, max;
+	LIST_HEAD(fresh);
+	int ret = 0;
+
+	max = NUMABUF_POOL_MAX_ORDER;
+	while (nr_pages) {
+		order = min_t(unsigned int, ilog2(nr_pages), max);
+		r = numabuf_region_create(pool, order);
+		if (IS_ERR(r)) {
+			ret = PTR_ERR(r);
+			if (ret == -ENOMEM && order > NUMABUF_POOL_UNIT_ORDER) {
+				/* No window that large: try halves. */
+				max = order - 1;
+				ret = 0;
+				continue;
+			}
+			goto undo;
+		}
+		list_add_tail(&r->link, &fresh);
+		nr_pages -= 1UL << order;
+	}
+
+	spin_lock(&pool->lock);
+	list_for_each_entry_safe(r, tmp, &fresh, link) {
+		list_move_tail(&r->link, &pool->regions);
+		numabuf_range_put(pool, r, r->pfn, 1UL << r->order);
+		pool->nr_pages += 1UL << r->order;
+		pool->nr_free += 1UL << r->order;
+	}
+	spin_unlock(&pool->lock);
+	return 0;
+
+undo:
+	list_for_each_entry_safe(r, tmp, &fresh, link) {
+		numabuf_pages_free(pfn_to_page(r->pfn), 1UL << r->order);
+		numabuf_region_destroy(r);
+	}
+	return ret;
+}
+
+/**
+ * numabuf_pool_resize - set a node's pool target
+ * @node:	node with memory
+ * @bytes:	bytes wanted, rounded up to NUMABUF_POOL_UNIT pages
+ *
+ * Growing reserves the difference at once, all or nothing.  Shrinking
+ * gives back free memory at once and the rest as buffers are freed.
+ *
+ * Return: 0, -ENOMEM when the node cannot give the memory, -EINTR when
+ * the caller was killed.
+ */
+int numabuf_pool_resize(int node, u64 bytes)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[node];
+	unsigned long target, have;
+	int ret = 0;
+
+	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT))
+		return -ENOMEM;
+	target = ALIGN((unsigned long)(bytes >> PAGE_SHIFT) +
+		       !!(bytes & ~PAGE_MASK), NUMABUF_POOL_UNIT);
+
+	mutex_lock(&pool->resize_lock);
+	spin_lock(&pool->lock);
+	have = pool->nr_pages;
+	spin_unlock(&pool->lock);
+
+	if (target > have) {
+		ret = numabuf_pool_grow(pool, target - have);
+		if (ret)
+			goto out;
+	}
+	spin_lock(&pool->lock);
+	pool->target = target;
+	spin_unlock(&pool->lock);
+	if (target < have) {
+		/* Memory being zeroed counts as free: wait for it. */
+		flush_work(&pool->zero_work);
+		numabuf_pool_trim(pool);
+	}
+out:
+	mutex_unlock(&pool->resize_lock);
+	return ret;
+}
+
+/**
+ * numabuf_pool_get - read a node's pool
+ * @node:	any possible node
+ * @st:		filled in
+ */
+void numabuf_pool_get(int node, struct numabuf_pool_stat *st)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[node];
+	unsigned int order;
+
+	memset(st, 0, sizeof(*st));
+	if (!pool)
+		return;
+	spin_lock(&pool->lock);
+	st->target = (u64)pool->target << PAGE_SHIFT;
+	st->bytes = (u64)pool->nr_pages << PAGE_SHIFT;
+	st->free = (u64)(pool->nr_free + pool->nr_dirty) << PAGE_SHIFT;
+	order = numabuf_pool_top_order(pool);
+	if (order < NUMABUF_POOL_ORDERS)
+		st->largest = (u64)PAGE_SIZE << order;
+	spin_unlock(&pool->lock);
+}
+
+/* "0:1G,1:512M" -> pools; every node must have memory. */
+static int __init numabuf_pools_parse(char *spec)
+{
+	char *item, *p, *end;
+	unsigned long node;
+	u64 bytes;
+	int ret;
+
+	while ((item = strsep(&spec, ",")) != NULL) {
+		if (!*item)
+			continue;
+		p = strchr(item, ':');
+		if (!p)
+			goto bad;
+		*p++ = '\0';
+		if (kstrtoul(item, 10, &node) || node >= MAX_NUMNODES ||
+		    !node_state(node, N_MEMORY))
+			goto bad;
+		bytes = memparse(p, &end);
+		if (*end || !bytes)
+			goto bad;
+		ret = numabuf_pool_resize(node, bytes);
+		if (ret) {
+			pr_err("numabuf: pools: cannot reserve %llu bytes on node %lu: %d\n",
+			       bytes, node, ret);
+			return ret;
+		}
+	}
+	return 0;
+bad:
+	pr_err("numabuf: pools: '%s' is not NODE:SIZE with a node that has memory\n",
+	       item);
+	return -EINVAL;
+}
+
+static void numabuf_pool_destroy(struct numabuf_node_pool *pool)
+{
+	struct numabuf_region *r, *tmp;
+
+	flush_work(&pool->zero_work);
+	pool->target = 0;
+	numabuf_pool_trim(pool);
+	/* No buffer can be alive when the module goes, so nothing is left. */
+	if (pool->nr_pages)
+		pr_err("numabuf: node %d: %lu pool pages still in use at unload\n",
+		       pool->node, pool->nr_pages);
+	list_for_each_entry_safe(r, tmp, &pool->regions, link)
+		numabuf_region_destroy(r);
+	kfree(pool);
+}
+
+void numabuf_pool_exit(void)
+{
+	int node;
+
+	for_each_node(node) {
+		if (numabuf_pools[node])
+			numabuf_pool_destroy(numabuf_pools[node]);
+		numabuf_pools[node] = NULL;
+	}
+}
+
+int __init numabuf_pool_init(void)
+{
+	struct numabuf_node_pool *pool;
+	char *spec;
+	int node, o, ret = 0;
+
+	for_each_node(node) {
+		pool = kzalloc_node(sizeof(*pool), GFP_KERNEL, node);
+		if (!pool) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		pool->node = node;
+		mutex_init(&pool->resize_lock);
+		spin_lock_init(&pool->lock);
+		for (o = 0; o < NUMABUF_POOL_ORDERS; o++)
+			INIT_LIST_HEAD(&pool->free_area[o]);
+		INIT_LIST_HEAD(&pool->regions);
+		INIT_LIST_HEAD(&pool->dirty);
+		INIT_WORK(&pool->zero_work, numabuf_pool_zero_work);
+		numabuf_pools[node] = pool;
+	}
+
+	if (pools && *pools) {
+		spec = kstrdup(pools, GFP_KERNEL);
+		if (!spec) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		ret = numabuf_pools_parse(spec);
+		kfree(spec);
+		if (ret)
+			goto err;
+	}
+	return 0;
+err:
+	numabuf_pool_exit();
+	return ret;
+}
