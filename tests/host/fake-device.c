@@ -92,8 +92,10 @@ static int fake_alloc(struct numabuf_alloc *a)
 		return -EINVAL;
 	if (node >= FAKE_NODES)
 		return -ENODEV;
-	if (a->length > FAKE_MAX_BYTES)
-		return -EOPNOTSUPP;
+	if (a->length > (1ULL << 40))
+		return -EINVAL;
+	if (a->length > FAKE_MAX_BYTES)	/* more than the fake node has */
+		return -ENOMEM;
 	if (fake.next_handle >= FAKE_HANDLES)
 		return -ENOMEM;
 	if (node == NUMABUF_NODE_LOCAL)

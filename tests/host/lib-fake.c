@@ -151,7 +151,8 @@ static void test_errors(struct numabuf_ctx *ctx)
 		int err;
 	} cases[] = {
 		{ "size 0",		0,	   0,  0,	-EINVAL },
-		{ "8 MiB",		8 << 20,   0,  0,	-EOPNOTSUPP },
+		{ "more than the node",	(size_t)1 << 36, 0, 0,	-ENOMEM },
+		{ "above 1 TiB",	((size_t)1 << 40) + 1, 0, 0, -EINVAL },
 		{ "node 1000",		4096,	   1000, 0,	-ENODEV },
 		{ "node 65536",		4096,	   65536, 0,	-EINVAL },
 		{ "node -2",		4096,	   -2, 0,	-EINVAL },

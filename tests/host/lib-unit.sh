@@ -327,7 +327,7 @@ if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
 		fi
 	fi
 	unset NUMABUF_FAKE_PHYS
-	expect fake_alloc_8m 1 'cannot allocate 8MiB on node local: Operation not supported' \
+	expect fake_alloc_8m 1 'cannot allocate 8MiB on node local: Cannot allocate memory' \
 		-- alloc -s 8M
 	expect fake_alloc_offline 1 'cannot allocate 4KiB on node 5: No such device' \
 		-- alloc -s 4K -n 5

@@ -107,7 +107,7 @@ NB_TEST(bad_ioctl_number,
 	"unknown ioctl numbers and another magic fail with ENOTTY")
 {
 	int fd = nb_open();
-	static const unsigned int nrs[] = { 0x00, 0x04, 0x10, 0x7f, 0xff };
+	static const unsigned int nrs[] = { 0x00, 0x06, 0x10, 0x7f, 0xff };
 	size_t i;
 
 	nb_log_mark();
@@ -129,10 +129,12 @@ NB_TEST(bad_ioctl_number,
 }
 
 NB_TEST(bad_alloc_flags,
-	"ALLOC with an unknown flag bit fails with EINVAL")
+	"ALLOC with an unknown flag bit, or both POOL and NO_POOL, fails with EINVAL")
 {
-	static const uint32_t bad[] = { 1u << 1, 1u << 7, 1u << 31, ~0u,
-					NUMABUF_F_PREFERRED | 1u << 2 };
+	static const uint32_t bad[] = { 1u << 3, 1u << 7, 1u << 31, ~0u,
+					NUMABUF_F_PREFERRED | 1u << 3,
+					NUMABUF_F_POOL | NUMABUF_F_NO_POOL,
+					NUMABUF_F_ALL };
 	int fd = nb_open();
 	size_t i;
 
@@ -168,7 +170,7 @@ NB_TEST(bad_reserved,
 		struct numabuf_info *inf = nb_arg_handle(sizeof(*inf), good.handle);
 
 		if (i < 0)
-			inf->reserved0 = 1;
+			inf->source = 1;
 		else
 			inf->reserved[i] = 1ULL << 63;
 		NB_ERRNO(nb_ioctl(fd, NUMABUF_IOC_INFO, inf), EINVAL);
@@ -275,13 +277,12 @@ NB_TEST(bad_struct_size,
 }
 
 NB_TEST(bad_length,
-	"ALLOC length 0 or overflowing when page-rounded: EINVAL; above 4 MiB (4 MiB + 1, 8 MiB, 2^63): EOPNOTSUPP")
+	"ALLOC length 0, overflowing when page-rounded or above 1 TiB: EINVAL; more than any node has (64 GiB, 1 TiB): ENOMEM, also PREFERRED")
 {
 	static const uint64_t einval[] = { 0, UINT64_MAX, UINT64_MAX - 1,
-					   UINT64_MAX - 4094 };
-	static const uint64_t eopnotsupp[] = { 4 * NB_MIB + 1, 8 * NB_MIB,
-					       1ULL << 32, 1ULL << 63,
-					       UINT64_MAX - 4095 };
+					   UINT64_MAX - 4094, (1ULL << 40) + 1,
+					   1ULL << 63, UINT64_MAX - 4095 };
+	static const uint64_t enomem[] = { 1ULL << 36, 1ULL << 40 };
 	int fd = nb_open();
 	size_t i;
 
@@ -293,16 +294,16 @@ NB_TEST(bad_length,
 			NB_FAIL("ALLOC length %#llx: expected EINVAL, got %s",
 				(unsigned long long)einval[i], nb_errname(errno));
 	}
-	for (i = 0; i < sizeof(eopnotsupp) / sizeof(eopnotsupp[0]); i++) {
+	for (i = 0; i < sizeof(enomem) / sizeof(enomem[0]); i++) {
 		int f;
 
 		for (f = 0; f < 2; f++) {
-			nb_arg_alloc(sizeof(struct numabuf_alloc), eopnotsupp[i],
+			nb_arg_alloc(sizeof(struct numabuf_alloc), enomem[i],
 				     NUMABUF_NODE_LOCAL, f ? NUMABUF_F_PREFERRED : 0);
 			errno = 0;
-			if (nb_ioctl(fd, NUMABUF_IOC_ALLOC, nb_arg) != -1 || errno != EOPNOTSUPP)
-				NB_FAIL("ALLOC length %#llx: expected EOPNOTSUPP, got %s",
-					(unsigned long long)eopnotsupp[i], nb_errname(errno));
+			if (nb_ioctl(fd, NUMABUF_IOC_ALLOC, nb_arg) != -1 || errno != ENOMEM)
+				NB_FAIL("ALLOC length %#llx: expected ENOMEM, got %s",
+					(unsigned long long)enomem[i], nb_errname(errno));
 		}
 	}
 	/* The edges that must work, and the rounding up to pages. */

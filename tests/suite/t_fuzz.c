@@ -58,7 +58,14 @@
 #include "nbutil.h"
 
 #define P		4096UL
-#define FZ_BUDDY_MAX	(4 * NB_MIB)	/* largest buffer (EOPNOTSUPP above) */
+#define FZ_BUDDY_MAX	(4 * NB_MIB)	/* largest buffer the fuzzer gets */
+#define FZ_LEN_MAX	(1ULL << 40)	/* largest ALLOC length (EINVAL above) */
+/*
+ * Lengths above FZ_BUDDY_MAX and below this are moved up to it: the module
+ * would migrate pages to make room for them, which takes seconds each.
+ * From here up no node has the memory and ALLOC fails at once (ENOMEM).
+ */
+#define FZ_LEN_HUGE	(1ULL << 36)
 #define FZ_HANDLE_MAX	((1U << 20) - 1)
 #define FZ_OFFSET_SHIFT	40		/* offset = handle << 40 (the module's) */
 #define FZ_ARG_MAX	4096		/* largest struct size accepted */
@@ -553,13 +560,15 @@ static eset fz_alloc_errors(const struct numabuf_alloc *a)
 
 	if (a->flags & ~NUMABUF_F_ALL)
 		e |= EB(EINVAL);
+	if ((a->flags & NUMABUF_F_POOL) && (a->flags & NUMABUF_F_NO_POOL))
+		e |= EB(EINVAL);
 	for (i = 0; i < 4; i++)
 		if (a->reserved[i])
 			e |= EB(EINVAL);
 	if (a->length == 0 || a->length > UINT64_MAX - P + 1)
 		e |= EB(EINVAL);
-	else if (fz_page_align(a->length) > FZ_BUDDY_MAX)
-		e |= EB(EOPNOTSUPP);
+	else if (fz_page_align(a->length) > FZ_LEN_MAX)
+		e |= EB(EINVAL);
 	if (a->node != NUMABUF_NODE_LOCAL) {
 		if (a->node < -1)
 			e |= EB(EINVAL);
@@ -598,8 +607,8 @@ static uint64_t fz_gen_valid_len(struct fz_ctx *c)
 static uint64_t fz_gen_len(struct fz_ctx *c)
 {
 	static const uint64_t bad[] = {
-		0, FZ_BUDDY_MAX + 1, FZ_BUDDY_MAX + P, 8 * NB_MIB, 1ULL << 32,
-		(1ULL << 32) + 1, 1ULL << 63, UINT64_MAX, UINT64_MAX - P + 1,
+		0, FZ_LEN_MAX + 1, FZ_LEN_MAX + P, FZ_LEN_MAX, FZ_LEN_HUGE,
+		FZ_LEN_HUGE + 1, 1ULL << 63, UINT64_MAX, UINT64_MAX - P + 1,
 		UINT64_MAX - P + 2, UINT64_MAX - P, UINT64_MAX - 2 * P,
 	};
 	static const uint64_t good[] = {
@@ -613,12 +622,17 @@ static uint64_t fz_gen_len(struct fz_ctx *c)
 		return fz_gen_valid_len(c);
 	if (r < 900)
 		return bad[below(c, sizeof(bad) / sizeof(bad[0]))];
-	if (r < 990)
-		return rnd(c) >> below(c, 64);
+	if (r < 990) {
+		len = rnd(c) >> below(c, 64);
+		if (fz_page_align(len) > FZ_BUDDY_MAX &&
+		    fz_page_align(len) < FZ_LEN_HUGE)
+			len |= FZ_LEN_HUGE;
+		return len;
+	}
 	/* The valid edges, the large ones among them, while there is room. */
 	len = good[below(c, sizeof(good) / sizeof(good[0]))];
 	if (c->held + fz_page_align(len) > FZ_HELD_MAX)
-		len = FZ_BUDDY_MAX + 1;
+		len = FZ_LEN_MAX + 1;
 	return len;
 }
 
@@ -639,12 +653,14 @@ static int fz_gen_node(struct fz_ctx *c)
 
 static uint32_t fz_gen_flags(struct fz_ctx *c)
 {
-	static const uint32_t edge[] = { 2, 4, 0x80, 1U << 31, ~0U, 3,
+	/* 2, 3, 4: pool flags, valid (no pool: ENOMEM); 6: both, EINVAL */
+	static const uint32_t edge[] = { 2, 4, 0x80, 1U << 31, ~0U, 3, 6, 8,
 					 NUMABUF_F_PREFERRED | 1U << 16 };
 
 	if (chance(c, 90))
 		return chance(c, 40) ? NUMABUF_F_PREFERRED : 0;
-	return chance(c, 70) ? edge[below(c, 7)] : (uint32_t)rnd(c);
+	return chance(c, 70) ? edge[below(c, sizeof(edge) / sizeof(edge[0]))] :
+			       (uint32_t)rnd(c);
 }
 
 /* Add a buffer ALLOC returned on private slot @fdi to the model. */
@@ -738,8 +754,10 @@ static void fz_check_info_out(struct fz_ctx *c, int bi,
 			(unsigned long long)out->offset,
 			(unsigned long long)b->len, b->node, b->flags,
 			(unsigned long long)b->offset);
-	if (out->reserved0)
-		FZ_FAIL(c, "INFO wrote %u into reserved0", out->reserved0);
+	/* No pools in the fuzzer and nothing above 4 MiB succeeds. */
+	if (out->source != NUMABUF_SOURCE_PAGES)
+		FZ_FAIL(c, "INFO says source %u, expected %u (the page allocator)",
+			out->source, NUMABUF_SOURCE_PAGES);
 	for (i = 0; i < 4; i++)
 		if (out->reserved[i])
 			FZ_FAIL(c, "INFO wrote %#llx into reserved[%d]",
@@ -806,8 +824,8 @@ static void fz_describe(struct fz_ctx *c, int kind, unsigned long cmd,
 		const struct numabuf_info *i = tmp;
 
 		snprintf(c->what + n, sizeof(c->what) - n,
-			 ": handle %u reserved0 %u reserved %#llx %#llx %#llx %#llx)",
-			 i->handle, i->reserved0,
+			 ": handle %u source %u reserved %#llx %#llx %#llx %#llx)",
+			 i->handle, i->source,
 			 (unsigned long long)i->reserved[0],
 			 (unsigned long long)i->reserved[1],
 			 (unsigned long long)i->reserved[2],
@@ -929,7 +947,8 @@ static void fz_op_ioctl(struct fz_ctx *c)
 
 		do
 			nr = below(c, 256);
-		while (nr >= 1 && nr <= 3);
+		/* 4 and 5, the pool ioctls, have a test of their own. */
+		while (nr >= 1 && nr <= 5);
 		cmd = _IOC(below(c, 4), 'N', nr, below(c, 1 << 14));
 		matched = false;
 	} else {
@@ -1034,7 +1053,7 @@ static void fz_op_ioctl(struct fz_ctx *c)
 				i->phys = rnd(c);
 			}
 			if (chance(c, 4))
-				i->reserved0 = 1 + below(c, UINT32_MAX);
+				i->source = 1 + below(c, UINT32_MAX);
 			if (chance(c, 5))
 				i->reserved[below(c, 4)] = 1ULL << below(c, 64);
 		}
@@ -1081,7 +1100,7 @@ static void fz_op_ioctl(struct fz_ctx *c)
 
 		if (kind == K_FREE && (f->reserved[0] || f->reserved[1]))
 			allowed = EB(EINVAL);
-		if (kind == K_INFO && (i->reserved0 || i->reserved[0] || i->reserved[1] ||
+		if (kind == K_INFO && (i->source || i->reserved[0] || i->reserved[1] ||
 				       i->reserved[2] || i->reserved[3]))
 			allowed = EB(EINVAL);
 		if (!weak && !live)

@@ -771,7 +771,7 @@ int main(void)
 	static const char *const size_names[] = { "4KiB", "64KiB", "2MiB", "4MiB" };
 	static const struct tl_err_case errs[] = {
 		{ 0,		0,	0,	 -EINVAL, 0, " (size 0)" },
-		{ 8 * TL_MIB,	0,	0,	 -EOPNOTSUPP, 0, " (above 4 MiB)" },
+		{ (size_t)1 << 36, 0,	0,	 -ENOMEM, 0, " (more than a node has)" },
 		/*
 		 * 1000 is EINVAL only if MAX_NUMNODES <= 1000; with
 		 * CONFIG_NODES_SHIFT=10 (Debian amd64) it is in range but not
@@ -786,7 +786,7 @@ int main(void)
 		  " (length overflows when rounded up)" },
 	};
 	static const char *const err_names[] = {
-		"lib_err_size0", "lib_err_8mib", "lib_err_node1000",
+		"lib_err_size0", "lib_err_64gib", "lib_err_node1000",
 		"lib_err_node_huge", "lib_err_node_neg", "lib_err_flags",
 		"lib_err_size_overflow",
 	};
