@@ -1133,8 +1133,12 @@ static void fmt_node(const struct bench *b, const struct result *r, char *buf,
 
 static void fmt_ratio(double v, char *buf, size_t len)
 {
-	if (isfinite(v))
-		snprintf(buf, len, v < 10 ? "%.2f" : "%.1f", v);
+	if (isfinite(v) && v >= 10)
+		snprintf(buf, len, "%.1f", v);
+	else if (isfinite(v) && v >= 0.1)
+		snprintf(buf, len, "%.2f", v);
+	else if (isfinite(v))
+		snprintf(buf, len, "%.2g", v);	/* 0.0025, not 0.00 */
 	else
 		snprintf(buf, len, "-");
 }
