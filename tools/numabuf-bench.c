@@ -1105,8 +1105,10 @@ static void fmt_contig(const struct result *r, char *buf, size_t len)
 		snprintf(buf, len, "no, %zu runs", r->vr.runs);
 	else if (r->contig == CHK_UNKNOWN && r->vr_err)
 		snprintf(buf, len, "? (%s)", errname(r->vr_err));
-	else if (r->contig == CHK_UNKNOWN)
+	else if (r->contig == CHK_UNKNOWN && r->vr.hidden)
 		snprintf(buf, len, "? (not root)");
+	else if (r->contig == CHK_UNKNOWN)
+		snprintf(buf, len, "? (not in pagemap)");
 	else if (r->contig == CHK_YES)
 		snprintf(buf, len, "yes");
 	else
@@ -1126,7 +1128,8 @@ static void fmt_node(const struct bench *b, const struct result *r, char *buf,
 	else if (r->on_node == CHK_UNKNOWN && r->vr_err)
 		snprintf(buf, len, "? (%s)", errname(r->vr_err));
 	else if (r->on_node == CHK_UNKNOWN)
-		snprintf(buf, len, "? (%s)", errname(vr->unplaced_err));
+		snprintf(buf, len, "? (move_pages %s)",
+			 errname(vr->unplaced_err));
 	else
 		snprintf(buf, len, "-");
 }
@@ -1367,8 +1370,9 @@ static void print_report(struct bench *b, struct result (*res)[MAX_SIZES],
 	       "4KiB page + free); ioctl-*: the ALLOC ioctl alone; p90 is the "
 	       "nearest rank, the slowest cycle when there are fewer than 10\n");
 	printf("- faults: minor page faults per cycle (getrusage); "
-	       "contiguous: /proc/self/pagemap (root); on node: move_pages(2) "
-	       "of every page; both checked once per method and size\n");
+	       "contiguous: /proc/self/pagemap (root; PFN mappings are not in "
+	       "it); on node: move_pages(2) of every page; both checked once "
+	       "per method and size\n");
 	printf("- x numabuf, x pool: this median / numabuf's (or numabuf-pool's) "
 	       "median at the same size\n");
 	if (b->general_note[0])

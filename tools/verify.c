@@ -76,9 +76,13 @@ static int verify_contiguous(const char *base, size_t pages, long psz,
 		for (i = 0; i < n; i++) {
 			uint64_t pfn = ent[i] & PM_PFN_MASK;
 
-			/* Without CAP_SYS_ADMIN the kernel hides frames. */
+			/*
+			 * Without CAP_SYS_ADMIN the kernel hides frames;
+			 * VM_PFNMAP mappings it shows as holes.
+			 */
 			if (!(ent[i] & PM_PRESENT) || !pfn) {
 				res->contiguous = -1;
+				res->hidden = !!(ent[i] & PM_PRESENT);
 				break;
 			}
 			if (done + i == 0 || pfn != prev + 1)
@@ -106,6 +110,7 @@ int verify_buffer(const void *addr, size_t len, int node,
 	res->unplaced = 0;
 	res->unplaced_err = 0;
 	res->contiguous = -1;
+	res->hidden = 0;
 	res->runs = 0;
 
 	err = verify_nodes(addr, res->pages, psz, node, res);

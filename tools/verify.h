@@ -15,7 +15,9 @@ struct verify_result {
 	int other_node;		/* a node found instead, or -1 */
 	size_t unplaced;	/* pages move_pages() gave no node for */
 	int unplaced_err;	/* the first one's status (-errno), or 0 */
-	int contiguous;		/* 1 yes, 0 no, -1 unknown (no CAP_SYS_ADMIN) */
+	int contiguous;		/* 1 yes, 0 no, -1 unknown: */
+	int hidden;		/* 1 frames hidden (no CAP_SYS_ADMIN), 0 a
+				 * page not in pagemap (PFN mappings) */
 	size_t runs;		/* physically contiguous runs, 0 if unknown */
 };
 
