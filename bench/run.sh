@@ -19,6 +19,8 @@
 # BENCH_NODE_MEM (4G), BENCH_TIMEOUT (guest timeout in seconds, 1800),
 # BENCH_ARGS (more numabuf-bench options, split at spaces),
 # BENCH_OUT (directory for the results, default bench/results),
+# BENCH_PREALLOC (1: QEMU preallocates the guest's RAM, the default; 0:
+# lazily, as guest-run does elsewhere),
 # BENCH_MODULE_REV (a git revision: build the module from that commit's
 # sources instead of the work tree's, e.g. to compare two modules with the
 # same benchmark; the report names it).
@@ -83,7 +85,8 @@ work=$top/build/bench/$kver
 mkdir -p "$work"
 if [[ -n ${BENCH_MODULE_REV:-} ]]; then
 	rev=$(git rev-parse --verify --short "$BENCH_MODULE_REV^{commit}")
-	module_from="commit $rev ($BENCH_MODULE_REV)"
+	module_from="commit $rev"
+	[[ $BENCH_MODULE_REV == "$rev"* ]] || module_from+=" ($BENCH_MODULE_REV)"
 	# Under the work tree, which the guest sees at the same path.
 	msrc=$work/module-src
 	rm -rf "$msrc"
@@ -102,15 +105,32 @@ rm -rf "$work/out" "$work/out.img"
 truncate -s 64M "$work/out.img"
 log=$work/guest.log
 
+# QEMU backs guest RAM lazily: the first guest page to touch a frame also
+# pays a host page fault, which would be charged to whichever method first
+# uses fresh memory.  Preallocated, every method finds RAM as real
+# hardware has it (at the cost of all of the guest's RAM on the host for
+# the run).
+prealloc=()
+prealloc_note="guest RAM allocated lazily by QEMU (BENCH_PREALLOC=0)"
+if [[ ${BENCH_PREALLOC:-1} == 1 ]]; then
+	prealloc=(--qemu-arg -mem-prealloc)
+	prealloc_note="guest RAM preallocated (-mem-prealloc)"
+fi
+
+# Other emulators on the same cores skew the times: say so in the report.
+others=$(pgrep -c -x qemu-system-x86) || true
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 echo "== $started: numabuf-bench in a guest running $kver (2 nodes of $node_mem, node $node)"
 rc=0
 tests/qemu/guest-run --timeout "$timeout" --node-mem "$node_mem" --log "$log" \
+	"${prealloc[@]}" \
 	--qemu-arg -drive --qemu-arg "file=$work/out.img,format=raw,if=none,id=benchout" \
 	--qemu-arg -device --qemu-arg virtio-blk-pci,drive=benchout,serial=numabuf-bench \
 	"$kver" -- bench/run.sh --in-guest "$ko" "$node" "${bench_args[@]}" || rc=$?
 elapsed=$((SECONDS - start))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 if ((rc != 0)); then
 	echo "bench: the guest run failed (guest-run exit $rc); log: $log" >&2
 	exit 1
@@ -130,10 +150,12 @@ dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | grep
 	echo "Recorded by \`make bench\` (bench/run.sh) on $started, commit $commit$dirty;"
 	echo "the module built from $module_from."
 	echo "Guest: QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'),"
-	echo "TCG software emulation (-cpu max), 2 NUMA nodes of $node_mem, one CPU each;"
+	echo "TCG software emulation (-cpu max), 2 NUMA nodes of $node_mem, one CPU each,"
+	echo "$prealloc_note;"
 	echo "host $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)."
 	echo "Times are emulated-CPU times: compare methods with each other, not with"
-	echo "real hardware.  Whole run, boot included: ${elapsed} s."
+	echo "real hardware.  Whole run, boot included: ${elapsed} s.  Host load average"
+	echo "$load_before before, $load_after after; ${others:-0} other QEMU guest(s) running at the start."
 	echo "numabuf-bench options: --node $node --reserve-hugepages ${bench_args[*]}"
 	# What the kernel zeroes on its own: it weighs on every method.
 	if grep -qx 'CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y' "/boot/config-$kver" 2>/dev/null; then
