@@ -143,7 +143,10 @@ done
 
 mkdir -p "$outdir"
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ", with uncommitted changes" || true)
+dirty=
+if git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
+	dirty=", with uncommitted changes"
+fi
 {
 	echo "# numabuf benchmark: Debian $kver"
 	echo

@@ -1012,6 +1012,9 @@ static void run_one(struct bench *b, const struct method *m, uint64_t size,
 	}
 	r->status = ST_OK;
 	r->iters = i;
+	if (i < n)
+		set_reason(r->reason, REASON_LEN,
+			   "interrupted after %u of %u cycles", i, n);
 	r->median = median(tot, i);
 	r->p90 = percentile(tot, i, 90);
 	r->min = tot[0];
@@ -1233,6 +1236,9 @@ static void print_table(struct bench *b, struct result (*res)[MAX_SIZES],
 					if (r->source)
 						len += snprintf(cell[10] + len, REASON_LEN - len,
 								"source %s; ", r->source);
+					if (r->reason[0])
+						len += snprintf(cell[10] + len, REASON_LEN - len,
+								"%s; ", r->reason);
 					if (r->med_wait > 10 * b->timer_ns) {
 						char t[32];
 
@@ -1523,11 +1529,10 @@ static void write_json(FILE *f, struct bench *b,
 			json_string(&j, "method", methods[mi].name);
 			json_u64(&j, "size", r->size);
 			json_string(&j, "status", status_name(r->status));
-			if (r->status != ST_OK) {
+			if (r->reason[0])
 				json_string(&j, "reason", r->reason);
-				if (r->err)
-					json_string(&j, "errno", errname(r->err));
-			}
+			if (r->status != ST_OK && r->err)
+				json_string(&j, "errno", errname(r->err));
 			if (r->mapped)
 				json_u64(&j, "mapped", r->mapped);
 			if (r->status == ST_OK) {
