@@ -6,6 +6,10 @@
 #   make lint                    checkpatch --strict, sparse and W=1 on each kernel
 #   make check                   the whole suite in QEMU guests on 6.1 and 6.12
 #   make demo                    one guest: load the module, a buffer on each node
+#   make bench [BENCH_KERNEL=6.12] [BENCH_ARGS=--quick]
+#                                numabuf-bench in one guest (default: the 6.1
+#                                line; KVER=... on the command line works
+#                                too) -> bench/results/
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -18,7 +22,7 @@ KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
-.PHONY: all module modules lib tools lint check demo deps install clean
+.PHONY: all module modules lib tools lint check demo bench deps install clean
 
 all: module lib tools
 
@@ -52,6 +56,14 @@ check: deps
 demo: deps
 	$(MAKE) lib tools
 	$(TOP)/tests/demo.sh
+
+# A kernel line or release for the benchmark's guest: BENCH_KERNEL, else a
+# KVER given on the command line, else the 6.1 line.
+BENCH_KERNEL ?= $(if $(filter command line,$(origin KVER)),$(KVER),6.1)
+
+bench: deps
+	$(MAKE) lib tools
+	BENCH_KERNEL=$(BENCH_KERNEL) $(TOP)/bench/run.sh
 
 UDEVDIR ?= /lib/udev/rules.d
 

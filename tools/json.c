@@ -2,6 +2,7 @@
 /*
  * A minimal streaming JSON writer for numabufctl's -j/--json output.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "json.h"
@@ -108,6 +109,15 @@ void json_int(struct json *j, const char *key, long long v)
 {
 	json_member(j, key);
 	fprintf(j->f, "%lld", v);
+}
+
+void json_double(struct json *j, const char *key, double v)
+{
+	json_member(j, key);
+	if (isfinite(v))
+		fprintf(j->f, "%.6g", v);
+	else
+		fputs("null", j->f);
 }
 
 void json_bool(struct json *j, const char *key, int v)

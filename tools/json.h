@@ -25,6 +25,8 @@ void json_begin_array(struct json *j, const char *key);
 void json_end_array(struct json *j);
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_int(struct json *j, const char *key, long long v);
+/* A non-finite @v is written as null. */
+void json_double(struct json *j, const char *key, double v);
 void json_string(struct json *j, const char *key, const char *s);
 void json_bool(struct json *j, const char *key, int v);
 void json_null(struct json *j, const char *key);

@@ -476,11 +476,15 @@ static int do_alloc(int argc, char **argv)
 
 	print_alloc(buf, info.phys, info.source, do_verify ? &vr : NULL);
 	if (do_verify && (vr.on_node != vr.pages || vr.contiguous == 0)) {
-		if (vr.on_node != vr.pages)
+		if (vr.other_node >= 0)
 			fprintf(stderr, "%s: %zu of %zu pages are not on node "
 				"%d (one is on node %d)\n", prog,
 				vr.pages - vr.on_node, vr.pages,
 				numabuf_node(buf), vr.other_node);
+		if (vr.unplaced)
+			fprintf(stderr, "%s: move_pages(2) gives no node for "
+				"%zu of %zu pages (%s)\n", prog, vr.unplaced,
+				vr.pages, strerror(-vr.unplaced_err));
 		if (vr.contiguous == 0)
 			fprintf(stderr, "%s: the buffer is not physically "
 				"contiguous\n", prog);

@@ -13,7 +13,12 @@ struct verify_result {
 	size_t pages;		/* pages checked */
 	size_t on_node;		/* pages move_pages() puts on the node */
 	int other_node;		/* a node found instead, or -1 */
-	int contiguous;		/* 1 yes, 0 no, -1 unknown (no CAP_SYS_ADMIN) */
+	size_t unplaced;	/* pages move_pages() gave no node for */
+	int unplaced_err;	/* the first one's status (-errno), or 0 */
+	int contiguous;		/* 1 yes, 0 no, -1 unknown: */
+	int hidden;		/* 1 frames hidden (no CAP_SYS_ADMIN), 0 a
+				 * page not in pagemap (PFN mappings) */
+	size_t runs;		/* physically contiguous runs, 0 if unknown */
 };
 
 int verify_buffer(const void *addr, size_t len, int node,
