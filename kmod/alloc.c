@@ -102,6 +102,18 @@ static void numabuf_range_free(unsigned long pfn, unsigned long nr_pages)
 	numabuf_pages_free(pfn_to_page(pfn), nr_pages);
 }
 
+/*
+ * Does alloc_contig_range() hand its pages over zeroed?  It passes them
+ * through post_alloc_hook() (6.1 and 6.12 alike, __GFP_MOVABLE), which
+ * clears them when init_on_alloc is on (Debian's default) unless
+ * init_on_free is on too.  Clearing them again would double the cost of a
+ * large buffer.
+ */
+static bool numabuf_range_zeroed(void)
+{
+	return want_init_on_alloc(GFP_KERNEL) && !want_init_on_free();
+}
+
 /* Zero the pages; false (and nothing zeroed for sure) when killed. */
 static bool numabuf_clear_pages(struct page *page, unsigned long nr_pages)
 {
@@ -165,7 +177,8 @@ struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 			if (!ret) {
 				struct page *page = pfn_to_page(pfn);
 
-				if (numabuf_clear_pages(page, nr_pages))
+				if (numabuf_range_zeroed() ||
+				    numabuf_clear_pages(page, nr_pages))
 					return page;
 				numabuf_range_free(pfn, nr_pages);
 				return ERR_PTR(-EINTR);

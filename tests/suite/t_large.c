@@ -236,6 +236,69 @@ NB_TEST_TIMEOUT(large_among_movable,
 	close(pfd[1]);
 }
 
+/* A child bound to @node writes a pattern over @len of memory and exits. */
+static void nb_dirty_node(int node, uint64_t len)
+{
+	unsigned long mask = 1UL << node;
+	pid_t pid = fork();
+	char *p;
+
+	NB_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		NB_SYS(set_mempolicy(MPOL_BIND, &mask, sizeof(mask) * 8));
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		NB_CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+		nb_fill(p, len, 0x5e5e);
+		_exit(0);
+	}
+	NB_WAIT_OK(pid);
+}
+
+NB_TEST_TIMEOUT(large_no_data_leak,
+	"after another process wrote a pattern over most of a node's free memory and a 256 MiB buffer was filled and freed, new 1 GiB and 256 MiB buffers there read as zeros (the kernel's zeroing with init_on_alloc=1, the module's without)",
+	1200)
+{
+	int node = nb_last_node(), fd;
+	long long free_kb;
+	uint64_t len, first, want = 256 * NB_MIB;
+	struct numabuf_alloc a, b;
+	size_t nz;
+	char *p;
+
+	nb_need_room(node, NB_GIB);
+	nb_drop_caches();
+	free_kb = nb_free_kb(node);
+	len = ((uint64_t)free_kb * NB_KIB - 384 * NB_MIB) & ~(2 * NB_MIB - 1);
+	NB_CHECK(free_kb > 0 && len > NB_GIB, "node %d has only %lld MiB free",
+		 node, free_kb / 1024);
+	nb_dirty_node(node, len);
+	nb_note("node %d: a child wrote a pattern over %llu MiB of its %lld MiB free",
+		node, (unsigned long long)(len / NB_MIB), free_kb / 1024);
+
+	fd = nb_open();
+	a = nb_alloc_ok(fd, want, node, NUMABUF_F_NO_POOL);
+	p = nb_map(fd, a.offset, want);
+	first = nb_expect_contig(p, want, 2 * NB_MIB);
+	memset(p, 0xa5, want);
+	NB_SYS(munmap(p, want));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+
+	b = nb_alloc_ok(fd, want, node, NUMABUF_F_NO_POOL);
+	p = nb_map(fd, b.offset, want);
+	nb_note("256 MiB freed at %#llx, the next one at %#llx",
+		(unsigned long long)(first * NB_PAGE),
+		(unsigned long long)(nb_expect_contig(p, want, 2 * NB_MIB) * NB_PAGE));
+	nz = nb_find_nonzero(p, want);
+	NB_CHECK(nz == (size_t)-1, "byte %zu of the 256 MiB after a freed one is %#x, not zero",
+		 nz, nz == (size_t)-1 ? 0 : (unsigned char)p[nz]);
+	NB_SYS(munmap(p, want));
+	NB_CHECK(!nb_free(fd, b.handle), "FREE failed");
+
+	nb_large_one(fd, NB_GIB, node);
+	close(fd);
+}
+
 static long long nb_vmstat(const char *key)
 {
 	char name[64];
