@@ -3,7 +3,7 @@
 # tools):
 #   - each host test tests/host/*.sh (one test each: exit 0 pass, 77 skip,
 #     anything else fail);
-#   - for each kernel line (default 6.1 and 6.12; 6.1-debug on request): build the
+#   - for each kernel line (default 6.1, 6.12 and 6.1-debug): build the
 #     module against that kernel, boot it in a QEMU guest
 #     (tests/qemu/guest-run) and run tests/suite/guest-suite.sh there, which
 #     prints PASS/FAIL/SKIP lines and ends with "N passed, N failed[, N
@@ -18,7 +18,7 @@
 # failed.
 #
 #   tests/check.sh [--kernel LINE]...      e.g. --kernel 6.12 --kernel 6.1-debug
-# Environment: KERNELS="6.1 6.12" (the same as --kernel),
+# Environment: KERNELS="6.1 6.12 6.1-debug" (the same as --kernel),
 # GUEST_TIMEOUT (seconds per guest suite run, default 2400; the debug lane
 # gets 3 times as long).  Logs: build/check/.
 set -euo pipefail
@@ -38,8 +38,7 @@ while (($#)); do
 	esac
 done
 if ((${#kernels[@]} == 0)); then
-	# 6.1-debug joins the default list once the suite passes in it.
-	read -r -a kernels <<<"${KERNELS:-6.1 6.12}"
+	read -r -a kernels <<<"${KERNELS:-6.1 6.12 6.1-debug}"
 fi
 guest_timeout=${GUEST_TIMEOUT:-2400}
 logdir=$top/build/check

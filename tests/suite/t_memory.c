@@ -422,7 +422,7 @@ NB_TEST(gup_odirect_disk,
 }
 
 NB_TEST(meminfo_held,
-	"4 x 4 MiB buffers take >= 16 MiB from free memory (/proc/meminfo, and the node's own count) and give it back when freed")
+	"4 x 4 MiB buffers take >= 16 MiB from free memory (MemFree and the per-CPU lists, and the node's own count) and give it back when freed")
 {
 	int fd = nb_open(), i, node;
 	struct numabuf_alloc a[4];
@@ -444,8 +444,11 @@ NB_TEST(meminfo_held,
 	n1 = nb_free_kb(node);
 	nb_note("free KiB: MemFree %lld -> %lld, with per-CPU lists %lld -> %lld, node %d %lld -> %lld",
 		m0, m1, f0, f1, node, n0, n1);
-	NB_CHECK(m0 - m1 >= want - slack,
-		 "MemFree fell by only %lld KiB for 16 MiB of buffers", m0 - m1);
+	/*
+	 * MemFree alone moves when the per-CPU lists are drained into the
+	 * buddy lists between the two reads (seen on 6.12: 13 MiB for 16), so
+	 * the checks count both.
+	 */
 	NB_CHECK(f0 - f1 >= want - slack,
 		 "free memory fell by only %lld KiB for 16 MiB of buffers", f0 - f1);
 	NB_CHECK(n0 - n1 >= want - slack,
