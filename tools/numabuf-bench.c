@@ -884,6 +884,35 @@ static const struct method methods[M_COUNT] = {
 
 /* ---- running ------------------------------------------------------------- */
 
+/*
+ * Before each timed ALLOC of the ioctl-* methods: the same history for
+ * every size.  Under TCG the first system call after a few milliseconds
+ * of anything else (sleeping, spinning in user space, waiting for the
+ * pool) costs 80-130 us more, whatever it does (QEMU resizes and flushes
+ * its software TLB): measured with 4 KiB ALLOCs after a 200 ms pause.
+ * Sizes that must wait for the pool to zero a freed block would pay that
+ * and the others not.  So every timed ALLOC follows a pause and then
+ * SETTLE_WARM untimed one-page ALLOC + FREE of the general allocator,
+ * which leaves the pool alone.
+ */
+#define SETTLE_PAUSE_US	20000
+#define SETTLE_WARM	3
+
+static void settle(struct bench *b, const struct method *m)
+{
+	/* A pool method's warm-up must not split the pool's blocks. */
+	unsigned int flags = m->uses_pool ? NUMABUF_F_NO_POOL : b->general_flags;
+	struct mem w;
+	int i;
+
+	usleep(SETTLE_PAUSE_US);
+	for (i = 0; i < SETTLE_WARM; i++) {
+		memset(&w, 0, sizeof(w));
+		if (!ioctl_get(b, b->page_size, flags, &w))
+			ioctl_put(b, &w);
+	}
+}
+
 static unsigned int iterations_for(const struct bench *b, uint64_t size)
 {
 	uint64_t n;
@@ -984,6 +1013,8 @@ static void run_one(struct bench *b, const struct method *m, uint64_t size,
 	for (i = 0; i < n && !stop; i++) {
 		if (m->uses_pool)
 			wait[i] = pool_wait(b, size);
+		if (m->alloc_only)
+			settle(b, m);
 		memset(&mem, 0, sizeof(mem));
 		getrusage(RUSAGE_SELF, &ru0);
 		t0 = now_ns();
@@ -1381,6 +1412,12 @@ static void print_report(struct bench *b, struct result (*res)[MAX_SIZES],
 	       "per method and size\n");
 	printf("- x numabuf, x pool: this median / numabuf's (or numabuf-pool's) "
 	       "median at the same size\n");
+	if (any_alloc)
+		printf("- ioctl-*: each timed ALLOC follows a %d ms pause and %d "
+		       "untimed one-page general ALLOC + FREE, the same for every "
+		       "size: under emulation the first system call after a pause "
+		       "(such as a wait for the pool) costs 80-130 us more\n",
+		       SETTLE_PAUSE_US / 1000, SETTLE_WARM);
 	if (b->general_note[0])
 		printf("- numabuf: %s\n", b->general_note);
 	if (b->pool_ready) {
