@@ -42,4 +42,4 @@ module_exit(numabuf_exit);
 MODULE_DESCRIPTION("Pinned, physically contiguous, NUMA-local buffers");
 MODULE_AUTHOR("The numabuf developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION("0.2.0");
