@@ -5,6 +5,7 @@
 #ifndef NUMABUF_PRIV_H
 #define NUMABUF_PRIV_H
 
+#include <linux/bits.h>
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
@@ -29,7 +30,7 @@ struct numabuf_region;
  * Largest buffer: the mmap offset space of one handle.  What a node can
  * give is the real limit.
  */
-#define NUMABUF_MAX_BYTES	(1ULL << NUMABUF_OFFSET_SHIFT)
+#define NUMABUF_MAX_BYTES	BIT_ULL(NUMABUF_OFFSET_SHIFT)
 
 /**
  * struct numabuf_charge - what a buffer's memory is charged to

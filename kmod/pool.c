@@ -80,8 +80,8 @@ struct numabuf_region {
  */
 struct numabuf_node_pool {
 	int node;
-	struct mutex resize_lock;
-	spinlock_t lock;
+	struct mutex resize_lock;	/* serializes numabuf_pool_resize() */
+	spinlock_t lock;		/* guards everything below */
 	unsigned long target;
 	unsigned long nr_pages;
 	unsigned long nr_free;
