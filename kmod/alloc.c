@@ -25,9 +25,11 @@
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/topology.h>
 #include <linux/vmstat.h>
 
@@ -130,18 +132,39 @@ static bool numabuf_clear_pages(struct page *page, unsigned long nr_pages)
 	return true;
 }
 
-/**
- * numabuf_range_alloc - take a zeroed, aligned range of a node's memory
- * @nr_pages:	pages wanted
- * @align:	alignment of the first pfn, a power of two
- * @node:	node to take them from
- *
- * Return: the first of @nr_pages contiguous order-0 pages, or an ERR_PTR:
- * -ENOMEM when no window of the node could be taken, -EINTR when the
- * caller was killed.
+/*
+ * One range allocation at a time per node: two at once pick the same
+ * windows, isolate each other's pageblocks and migrate pages into each
+ * other's windows, and both can fail on a node with room for both.
  */
-struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
-				 int node)
+static struct mutex *numabuf_range_locks;
+
+int numabuf_alloc_init(void)
+{
+	int node;
+
+	numabuf_range_locks = kcalloc(nr_node_ids, sizeof(*numabuf_range_locks),
+				      GFP_KERNEL);
+	if (!numabuf_range_locks)
+		return -ENOMEM;
+	for (node = 0; node < nr_node_ids; node++)
+		mutex_init(&numabuf_range_locks[node]);
+	return 0;
+}
+
+void numabuf_alloc_exit(void)
+{
+	kfree(numabuf_range_locks);
+}
+
+/*
+ * One pass over the node's zones.  Returns the first page, NULL when no
+ * window could be taken (*@busy set if a window was refused with EBUSY
+ * rather than ruled out beforehand), or ERR_PTR(-EINTR).
+ */
+static struct page *numabuf_range_scan(unsigned long nr_pages,
+				       unsigned long align, int node,
+				       bool *busy)
 {
 	/*
 	 * The flags alloc_contig_range() accepts on every kernel: reclaim
@@ -152,9 +175,6 @@ struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 	unsigned long pfn, end, bad;
 	struct zone *zone;
 	int ret;
-
-	if (nr_pages > node_present_pages(node))
-		return ERR_PTR(-ENOMEM);
 
 	for (zone = pgdat->node_zones;
 	     zone < pgdat->node_zones + MAX_NR_ZONES; zone++) {
@@ -174,22 +194,59 @@ struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 			}
 			ret = alloc_contig_range(pfn, pfn + nr_pages,
 						 MIGRATE_MOVABLE, gfp);
-			if (!ret) {
-				struct page *page = pfn_to_page(pfn);
-
-				if (numabuf_range_zeroed() ||
-				    numabuf_clear_pages(page, nr_pages))
-					return page;
-				numabuf_range_free(pfn, nr_pages);
-				return ERR_PTR(-EINTR);
-			}
+			if (!ret)
+				return pfn_to_page(pfn);
 			if (ret == -EINTR)
 				return ERR_PTR(ret);
 			/* EBUSY: something unmovable; try further on. */
+			*busy = true;
 			pfn += ALIGN(nr_pages, align);
 		}
 	}
-	return ERR_PTR(-ENOMEM);
+	return NULL;
+}
+
+/**
+ * numabuf_range_alloc - take a zeroed, aligned range of a node's memory
+ * @nr_pages:	pages wanted
+ * @align:	alignment of the first pfn, a power of two
+ * @node:	node to take them from
+ *
+ * A window refused with EBUSY may only have been busy for a moment (a
+ * page under I/O, pinned briefly): when nothing was found, the node is
+ * scanned once more.
+ *
+ * Return: the first of @nr_pages contiguous order-0 pages, or an ERR_PTR:
+ * -ENOMEM when no window of the node could be taken, -EINTR when the
+ * caller was killed.
+ */
+struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
+				 int node)
+{
+	struct page *page = NULL;
+	bool busy = true;
+	int pass;
+
+	if (nr_pages > node_present_pages(node))
+		return ERR_PTR(-ENOMEM);
+
+	if (mutex_lock_killable(&numabuf_range_locks[node]))
+		return ERR_PTR(-EINTR);
+	for (pass = 0; pass < 2 && busy && !page; pass++) {
+		busy = false;
+		page = numabuf_range_scan(nr_pages, align, node, &busy);
+	}
+	mutex_unlock(&numabuf_range_locks[node]);
+	if (IS_ERR(page))
+		return page;
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+
+	if (!numabuf_range_zeroed() && !numabuf_clear_pages(page, nr_pages)) {
+		numabuf_range_free(page_to_pfn(page), nr_pages);
+		return ERR_PTR(-EINTR);
+	}
+	return page;
 }
 
 /* Alignment of a buffer of @nr_pages: see the comment at the top. */

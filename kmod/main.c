@@ -11,18 +11,26 @@ static int __init numabuf_init(void)
 {
 	int ret;
 
-	ret = numabuf_pool_init();
+	ret = numabuf_alloc_init();
 	if (ret)
 		return ret;
+	ret = numabuf_pool_init();
+	if (ret)
+		goto err_alloc;
 	numabuf_stats_init();
 	ret = numabuf_dev_register();
 	if (ret) {
 		pr_err("numabuf: cannot register /dev/numabuf: %d\n", ret);
-		numabuf_stats_exit();
-		numabuf_pool_exit();
-		return ret;
+		goto err_stats;
 	}
 	return 0;
+
+err_stats:
+	numabuf_stats_exit();
+	numabuf_pool_exit();
+err_alloc:
+	numabuf_alloc_exit();
+	return ret;
 }
 
 /*
@@ -34,6 +42,7 @@ static void __exit numabuf_exit(void)
 	numabuf_dev_unregister();
 	numabuf_stats_exit();
 	numabuf_pool_exit();
+	numabuf_alloc_exit();
 }
 
 module_init(numabuf_init);

@@ -111,6 +111,8 @@ int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
 
 /* alloc.c */
+int numabuf_alloc_init(void);
+void numabuf_alloc_exit(void);
 struct page *numabuf_pages_alloc(unsigned long nr_pages, int node, gfp_t gfp);
 void numabuf_pages_free(struct page *page, unsigned long nr_pages);
 struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,

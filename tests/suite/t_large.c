@@ -299,6 +299,72 @@ NB_TEST_TIMEOUT(large_no_data_leak,
 	close(fd);
 }
 
+/* Columns of debugfs numabuf/nodes for @node, by name. */
+struct nb_node_counts {
+	long long alloc_pages, alloc_range, fail_pages, fail_range;
+};
+
+static struct nb_node_counts nb_node_counts(int node)
+{
+	struct nb_node_counts c = { -1, -1, -1, -1 };
+	char line[512];
+	long long v[11];
+	FILE *f = fopen("/sys/kernel/debug/numabuf/nodes", "r");
+
+	NB_CHECK(f, "/sys/kernel/debug/numabuf/nodes: %s", strerror(errno));
+	NB_CHECK(fgets(line, sizeof(line), f) &&
+		 !strcmp(line, "# node pool_target pool_bytes pool_free pool_largest alloc_pages alloc_range alloc_pool fail_pages fail_range fail_pool\n"),
+		 "unexpected header in debugfs numabuf/nodes: %s", line);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+			   &v[7], &v[8], &v[9], &v[10]) != 11 || v[0] != node)
+			continue;
+		c.alloc_pages = v[5];
+		c.alloc_range = v[6];
+		c.fail_pages = v[8];
+		c.fail_range = v[9];
+	}
+	fclose(f);
+	NB_CHECK(c.alloc_pages >= 0, "no line for node %d in debugfs numabuf/nodes", node);
+	return c;
+}
+
+NB_TEST(large_counters,
+	"debugfs numabuf/nodes counts allocations and failures by source on the node: 2 from the page allocator, 1 range, 1 range too large to find")
+{
+	int node = nb_last_node(), fd = nb_open(), ret;
+	struct nb_node_counts c0, c1;
+	struct numabuf_alloc a[3];
+	uint64_t too_big = (uint64_t)nb_node_total_kb(node) * NB_KIB;
+	int i;
+
+	c0 = nb_node_counts(node);
+	a[0] = nb_alloc_ok(fd, NB_PAGE, node, NUMABUF_F_NO_POOL);
+	a[1] = nb_alloc_ok(fd, 4 * NB_MIB, node, NUMABUF_F_NO_POOL);
+	a[2] = nb_alloc_ok(fd, 8 * NB_MIB, node, NUMABUF_F_NO_POOL);
+	ret = nb_alloc(fd, too_big, node, NUMABUF_F_NO_POOL, NULL);
+	NB_CHECK(ret == -ENOMEM, "ALLOC of node %d's whole memory: expected ENOMEM, got %s",
+		 node, ret ? nb_errname(-ret) : "success");
+	c1 = nb_node_counts(node);
+	nb_note("node %d: pages %lld -> %lld, range %lld -> %lld, range failures %lld -> %lld",
+		node, c0.alloc_pages, c1.alloc_pages, c0.alloc_range, c1.alloc_range,
+		c0.fail_range, c1.fail_range);
+	NB_CHECK(c1.alloc_pages - c0.alloc_pages == 2,
+		 "alloc_pages rose by %lld for 2 buffers of 4 KiB and 4 MiB",
+		 c1.alloc_pages - c0.alloc_pages);
+	NB_CHECK(c1.alloc_range - c0.alloc_range == 1,
+		 "alloc_range rose by %lld for one 8 MiB buffer",
+		 c1.alloc_range - c0.alloc_range);
+	NB_CHECK(c1.fail_range - c0.fail_range == 1,
+		 "fail_range rose by %lld for one ENOMEM", c1.fail_range - c0.fail_range);
+	NB_CHECK(c1.fail_pages == c0.fail_pages, "fail_pages rose by %lld",
+		 c1.fail_pages - c0.fail_pages);
+	for (i = 0; i < 3; i++)
+		NB_CHECK(!nb_free(fd, a[i].handle), "FREE failed");
+	close(fd);
+}
+
 static long long nb_vmstat(const char *key)
 {
 	char name[64];
@@ -393,6 +459,7 @@ struct nb_racer {
 	uint64_t len;
 	uint32_t handle;
 	void *p;
+	int err;
 };
 
 static void *nb_race_alloc(void *arg)
@@ -400,7 +467,8 @@ static void *nb_race_alloc(void *arg)
 	struct nb_racer *r = arg;
 	struct numabuf_alloc a;
 
-	if (nb_alloc(r->fd, r->len, r->node, 0, &a))
+	r->err = nb_alloc(r->fd, r->len, r->node, 0, &a);
+	if (r->err)
 		return NULL;
 	r->handle = a.handle;
 	r->p = nb_map(r->fd, a.offset, r->len);
@@ -426,8 +494,8 @@ NB_TEST_TIMEOUT(large_concurrent,
 			void *ok;
 
 			pthread_join(t[i], &ok);
-			NB_CHECK(ok, "thread %d: ALLOC of 256 MiB on node %d failed",
-				 i, node);
+			NB_CHECK(ok, "round %d, thread %d: ALLOC of 256 MiB on node %d: %s",
+				 round, i, node, nb_errname(-r[i].err));
 			r[i].first = nb_expect_contig(r[i].p, r[i].len, 2 * NB_MIB);
 			NB_EXPECT_NODE(r[i].p, r[i].len, node);
 		}
