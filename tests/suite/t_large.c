@@ -212,28 +212,35 @@ static pid_t nb_holder(int node, uint64_t anon_len, uint64_t shm_len,
 }
 
 NB_TEST_TIMEOUT(large_among_movable,
-	"1 GiB on a node where another process holds 1.5 GiB of anonymous memory, shmem and page cache: ALLOC migrates them, the buffer is contiguous and on the node, the other process's bytes are intact",
-	1200)
+	"64 MiB, 256 MiB and 1 GiB on each of two nodes while another process holds 1.5 GiB of anonymous memory, shmem and page cache there: ALLOC migrates them, each buffer is contiguous and on the node, the other process's bytes are intact",
+	1800)
 {
-	int node = nb_last_node(), fd, pfd[2];
+	static const uint64_t sizes[] = { 64 * NB_MIB, 256 * NB_MIB, NB_GIB };
+	int nodes[NB_MAX_NODES], n = nb_online_nodes(nodes, NB_MAX_NODES);
+	int fd, pfd[2], i;
 	pid_t holder;
+	size_t s;
 	char c;
 
-	nb_need_room(node, NB_GIB);
-	NB_SYS(pipe(pfd));
-	holder = nb_holder(node, NB_GIB, NB_GIB / 2, pfd[1]);
-	NB_CHECK(read(pfd[0], &c, 1) == 1, "the holder died before it was ready");
-	nb_note("node %d: free %lld MiB with the holder in place", node,
-		nb_free_kb(node) / 1024);
+	NB_CHECK(n >= 2, "%d online node(s): the suite needs at least 2", n);
+	for (i = 0; i < 2; i++) {
+		nb_need_room(nodes[i], NB_GIB);
+		NB_SYS(pipe(pfd));
+		holder = nb_holder(nodes[i], NB_GIB, NB_GIB / 2, pfd[1]);
+		NB_CHECK(read(pfd[0], &c, 1) == 1, "the holder died before it was ready");
+		nb_note("node %d: free %lld MiB with the holder in place", nodes[i],
+			nb_free_kb(nodes[i]) / 1024);
 
-	fd = nb_open();
-	nb_large_one(fd, NB_GIB, node);
-	close(fd);
+		fd = nb_open();
+		for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+			nb_large_one(fd, sizes[s], nodes[i]);
+		close(fd);
 
-	NB_SYS(kill(holder, SIGUSR1));
-	NB_WAIT_OK(holder);
-	close(pfd[0]);
-	close(pfd[1]);
+		NB_SYS(kill(holder, SIGUSR1));
+		NB_WAIT_OK(holder);
+		close(pfd[0]);
+		close(pfd[1]);
+	}
 }
 
 /* A child bound to @node writes a pattern over @len of memory and exits. */
@@ -388,6 +395,7 @@ NB_TEST_TIMEOUT(large_enomem,
 	uint64_t len = (uint64_t)nb_node_total_kb(node) * NB_KIB;
 	long long kills = nb_vmstat("oom_kill");
 	pid_t holder;
+	double t;
 	char c;
 
 	NB_SYS(pipe(pfd));
@@ -396,8 +404,11 @@ NB_TEST_TIMEOUT(large_enomem,
 
 	for (f = 0; f < 2; f++) {
 		uint32_t flags = f ? NUMABUF_F_PREFERRED : 0;
+		double t = nb_now();
 
 		ret = nb_alloc(fd, len, node, flags, NULL);
+		nb_note("%llu MiB, flags %#x: %s in %.2f s", (unsigned long long)(len / NB_MIB),
+			flags, nb_errname(-ret), nb_now() - t);
 		NB_CHECK(ret == -ENOMEM,
 			 "ALLOC of node %d's whole memory (%llu MiB), flags %#x: expected ENOMEM, got %s",
 			 node, (unsigned long long)(len / NB_MIB), flags,
@@ -405,7 +416,10 @@ NB_TEST_TIMEOUT(large_enomem,
 	}
 	/* All but the bystander's share (rounded to a huge page). */
 	len = (len - 512 * NB_MIB) & ~(2 * NB_MIB - 1);
+	t = nb_now();
 	ret = nb_alloc(fd, len, node, 0, NULL);
+	nb_note("%llu MiB: %s in %.2f s", (unsigned long long)(len / NB_MIB),
+		nb_errname(-ret), nb_now() - t);
 	NB_CHECK(ret == -ENOMEM,
 		 "ALLOC of %llu MiB on node %d beside a 320 MiB holder: expected ENOMEM, got %s",
 		 (unsigned long long)(len / NB_MIB), node,
