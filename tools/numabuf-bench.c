@@ -561,20 +561,6 @@ static void ioctl_put(struct bench *b, struct mem *m)
 	ioctl(numabuf_fd(b->ctx), NUMABUF_IOC_FREE, &f);
 }
 
-static const char *source_name(uint32_t source)
-{
-	switch (source) {
-	case NUMABUF_SOURCE_PAGES:
-		return "pages";
-	case NUMABUF_SOURCE_RANGE:
-		return "range";
-	case NUMABUF_SOURCE_POOL:
-		return "pool";
-	default:
-		return NULL;	/* a module that does not say */
-	}
-}
-
 /* Where the module says a buffer came from (INFO's @source). */
 static const char *nb_source(struct bench *b, uint32_t handle)
 {

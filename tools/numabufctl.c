@@ -135,6 +135,21 @@ static int read_text(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* The online nodes as a bitmap; says why on stderr when it cannot. */
+static int read_online(uint64_t *online)
+{
+	char text[4096];
+	int err;
+
+	err = read_text(SYSFS_NODE "/online", text, sizeof(text));
+	if (!err)
+		err = list_parse(text, online, MAX_NODES);
+	if (err)
+		fprintf(stderr, "%s: cannot read " SYSFS_NODE "/online: %s\n",
+			prog, strerror(-err));
+	return err;
+}
+
 struct node_info {
 	uint64_t mem_total;
 	uint64_t mem_free;
@@ -193,23 +208,16 @@ static int do_nodes(int argc, char **argv)
 {
 	uint64_t online[LIST_WORDS(MAX_NODES)];
 	static struct node_info ni;
-	char text[4096];
 	struct json j;
-	int err, node;
+	int node;
 
 	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list"))
 		return usage_error("nodes: unknown command '%s'", argv[1]);
 	if (argc > 2)
 		return usage_error("nodes: unexpected argument '%s'", argv[2]);
 
-	err = read_text(SYSFS_NODE "/online", text, sizeof(text));
-	if (!err)
-		err = list_parse(text, online, MAX_NODES);
-	if (err) {
-		fprintf(stderr, "%s: cannot read " SYSFS_NODE "/online: %s\n",
-			prog, strerror(-err));
+	if (read_online(online))
 		return EXIT_FAILURE;
-	}
 
 	if (opts.json) {
 		json_init(&j, stdout, opts.pretty);
@@ -274,20 +282,6 @@ static const char *open_hint(int err)
 static const char *tristate(int v)
 {
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
-}
-
-static const char *source_name(uint32_t source)
-{
-	switch (source) {
-	case NUMABUF_SOURCE_PAGES:
-		return "pages";
-	case NUMABUF_SOURCE_RANGE:
-		return "range";
-	case NUMABUF_SOURCE_POOL:
-		return "pool";
-	default:
-		return NULL;
-	}
 }
 
 static void print_alloc(const struct numabuf *buf, uint64_t phys,
@@ -551,7 +545,6 @@ static int do_pool(int argc, char **argv)
 	struct numabuf_ctx *ctx;
 	/* -2: every online node; else the node named */
 	int node = -2, err, ret = EXIT_FAILURE;
-	char text[4096];
 	struct json j;
 
 	if (argc > 1 && matches(argv[1], "set")) {
@@ -591,14 +584,8 @@ static int do_pool(int argc, char **argv)
 			return usage_error("pool show: invalid node '%s'", argv[2]);
 	}
 
-	err = read_text(SYSFS_NODE "/online", text, sizeof(text));
-	if (!err)
-		err = list_parse(text, online, MAX_NODES);
-	if (err) {
-		fprintf(stderr, "%s: cannot read " SYSFS_NODE "/online: %s\n",
-			prog, strerror(-err));
+	if (read_online(online))
 		return EXIT_FAILURE;
-	}
 	if (open_ctx(&ctx))
 		return EXIT_FAILURE;
 	if (opts.json) {

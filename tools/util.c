@@ -229,3 +229,17 @@ int list_format(const uint64_t *map, unsigned int nbits, char *buf,
 	}
 	return (int)pos;
 }
+
+const char *source_name(uint32_t source)
+{
+	switch (source) {
+	case NUMABUF_SOURCE_PAGES:
+		return "pages";
+	case NUMABUF_SOURCE_RANGE:
+		return "range";
+	case NUMABUF_SOURCE_POOL:
+		return "pool";
+	default:
+		return NULL;	/* a module that does not say */
+	}
+}

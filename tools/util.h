@@ -51,6 +51,9 @@ static inline void list_set(uint64_t *map, unsigned int bit)
 /* Parse @s into @map; -EINVAL on bad syntax, -ERANGE for ids >= @nbits. */
 int list_parse(const char *s, uint64_t *map, unsigned int nbits);
 
+/* The name of a NUMABUF_SOURCE_*, or NULL for one this tool does not know. */
+const char *source_name(uint32_t source);
+
 /* Format @map into @buf; returns the length or -ENOSPC. */
 int list_format(const uint64_t *map, unsigned int nbits, char *buf,
 		size_t len);
