@@ -298,7 +298,7 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags)
 		return -ENOMEM;
 
 	if (!(flags & NUMABUF_F_NO_POOL)) {
-		ret = numabuf_pool_alloc(buf, node);
+		ret = numabuf_pool_alloc(buf, node, flags & NUMABUF_F_POOL);
 		if (!ret || ret == -EINTR || (flags & NUMABUF_F_POOL))
 			return ret;
 	}

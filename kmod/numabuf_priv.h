@@ -123,7 +123,7 @@ bool numabuf_mem_free(struct numabuf_buf *buf);
 /* pool.c */
 int numabuf_pool_init(void);
 void numabuf_pool_exit(void);
-int numabuf_pool_alloc(struct numabuf_buf *buf, int node);
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only);
 void numabuf_pool_free(struct numabuf_buf *buf);
 int numabuf_pool_resize(int node, u64 bytes);
 void numabuf_pool_get(int node, struct numabuf_pool_stat *st);

@@ -12,6 +12,14 @@
  * buddy can be merged.  Nothing is allocated on the way in or out, and the
  * work is bounded by the number of orders, whatever the size.
  *
+ * A region owns whole units (4 MiB, the page allocator's largest block)
+ * and a unit's region is found in the pool's xarray, indexed by pfn >>
+ * NUMABUF_POOL_UNIT_ORDER.  Trimming can give back part of a region; a
+ * region created later can lie in those given-back units of an older one,
+ * but only in units the older one no longer owns any page of (the page
+ * allocator handed out the whole unit).  So the newest region stored for a
+ * unit owns every pool page in it.
+ *
  * Memory in the free lists is always zero.  A freed buffer waits on the
  * dirty list; a worker zeroes it and returns it to the free lists.  A page
  * that someone still holds (a get_user_pages pin outliving the buffer) is
@@ -20,7 +28,10 @@
  *
  * Locking: pool->lock (a spinlock) guards the free lists, the dirty list,
  * the counters and the region list.  pool->resize_lock serializes growing
- * and shrinking, which allocate and free memory outside pool->lock.
+ * and shrinking, which allocate and free memory outside pool->lock.  The
+ * unit xarray has its own lock; entries change only when a region is
+ * created (before its pages reach the free lists) or destroyed (after its
+ * last page has left the pool).
  */
 #include <linux/bitmap.h>
 #include <linux/highmem.h>
@@ -75,6 +86,7 @@ struct numabuf_region {
  * @nr_dirty:	pages of freed buffers waiting to be zeroed
  * @free_area:	free blocks by order, linked through page->lru
  * @regions:	struct numabuf_region list
+ * @units:	struct numabuf_region by unit (pfn >> NUMABUF_POOL_UNIT_ORDER)
  * @dirty:	freed buffers (struct numabuf_buf) waiting for the worker
  * @zero_work:	zeroes @dirty and gives back what is above @target
  */
@@ -88,6 +100,7 @@ struct numabuf_node_pool {
 	unsigned long nr_dirty;
 	struct list_head free_area[NUMABUF_POOL_ORDERS];
 	struct list_head regions;
+	struct xarray units;
 	struct list_head dirty;
 	struct work_struct zero_work;
 };
@@ -99,21 +112,12 @@ static char *pools;
 module_param(pools, charp, 0444);
 MODULE_PARM_DESC(pools, "Pools reserved at load time, as NODE:SIZE[,NODE:SIZE...] (e.g. 0:1G,1:512M)");
 
-static bool numabuf_region_has(struct numabuf_region *r, unsigned long pfn)
-{
-	return pfn >= r->pfn && pfn - r->pfn < (1UL << r->order);
-}
-
+/* The region that owns @pfn, a page of the pool. */
 static struct numabuf_region *numabuf_region_find(struct numabuf_node_pool *pool,
 						  unsigned long pfn)
 {
-	struct numabuf_region *r;
-
 	lockdep_assert_held(&pool->lock);
-	list_for_each_entry(r, &pool->regions, link)
-		if (numabuf_region_has(r, pfn))
-			return r;
-	return NULL;
+	return xa_load(&pool->units, pfn >> NUMABUF_POOL_UNIT_ORDER);
 }
 
 static void numabuf_block_add(struct numabuf_node_pool *pool,
@@ -222,21 +226,26 @@ static struct page *numabuf_pool_take(struct numabuf_node_pool *pool,
  * numabuf_pool_alloc - a buffer's memory from its node's pool
  * @buf:	buffer with @nr_pages set; @page and @pool_region are set
  * @node:	node with memory
+ * @only:	the caller has no other source (NUMABUF_F_POOL)
  *
  * The memory is already zero.  When only memory still being zeroed would
- * do, waits for the worker once.
+ * do, waits for the worker once.  A failure counts in the node's
+ * statistics when the pool has memory or was the only source.
  *
  * Return: 0, or -ENOMEM when the pool has no free block large enough.
  */
-int numabuf_pool_alloc(struct numabuf_buf *buf, int node)
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
 	struct page *page = NULL;
 	bool waited = false;
 	int ret;
 
-	if (!pool || !READ_ONCE(pool->nr_pages))
+	if (!READ_ONCE(pool->nr_pages)) {
+		if (only)
+			numabuf_stats_alloc(node, NUMABUF_SOURCE_POOL, -ENOMEM);
 		return -ENOMEM;
+	}
 	if (buf->nr_pages > (1UL << NUMABUF_POOL_MAX_ORDER)) {
 		ret = -ENOMEM;
 		goto out;
@@ -291,10 +300,47 @@ static bool numabuf_pages_held(struct page *page, unsigned long nr_pages)
 	return false;
 }
 
-static void numabuf_region_destroy(struct numabuf_region *r)
+/* Units of @r's range that still name @r no longer do. */
+static void numabuf_region_unindex(struct numabuf_node_pool *pool,
+				   struct numabuf_region *r)
+{
+	unsigned long first = r->pfn >> NUMABUF_POOL_UNIT_ORDER;
+	unsigned long i, n = 1UL << (r->order - NUMABUF_POOL_UNIT_ORDER);
+
+	for (i = 0; i < n; i++)
+		xa_cmpxchg(&pool->units, first + i, r, NULL, GFP_KERNEL);
+}
+
+/* Name @r as the region of each unit of its range; they are all free. */
+static int numabuf_region_index(struct numabuf_node_pool *pool,
+				struct numabuf_region *r)
+{
+	unsigned long first = r->pfn >> NUMABUF_POOL_UNIT_ORDER;
+	unsigned long i, n = 1UL << (r->order - NUMABUF_POOL_UNIT_ORDER);
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = xa_err(xa_store(&pool->units, first + i, r, GFP_KERNEL));
+		if (ret) {
+			numabuf_region_unindex(pool, r);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void numabuf_region_free(struct numabuf_region *r)
 {
 	bitmap_free(r->free_map);
 	kfree(r);
+}
+
+/* @r owns no page any more. */
+static void numabuf_region_destroy(struct numabuf_node_pool *pool,
+				   struct numabuf_region *r)
+{
+	numabuf_region_unindex(pool, r);
+	numabuf_region_free(r);
 }
 
 /*
@@ -349,7 +395,7 @@ static void numabuf_pool_trim(struct numabuf_node_pool *pool)
 
 		numabuf_pages_free(page, nr);
 		if (gone)
-			numabuf_region_destroy(gone);
+			numabuf_region_destroy(pool, gone);
 		cond_resched();
 	}
 }
@@ -385,7 +431,7 @@ static void numabuf_pool_zero_work(struct work_struct *work)
 			spin_unlock(&pool->lock);
 			numabuf_pages_free(buf->page, buf->nr_pages);
 			if (gone)
-				numabuf_region_destroy(gone);
+				numabuf_region_destroy(pool, gone);
 		} else {
 			for (i = 0; i < buf->nr_pages; i++) {
 				clear_highpage(nth_page(buf->page, i));
@@ -405,7 +451,10 @@ static void numabuf_pool_zero_work(struct work_struct *work)
 	numabuf_pool_trim(pool);
 }
 
-/* Reserve a region of 2^@order pages on the pool's node, zeroed. */
+/*
+ * Reserve a region of 2^@order pages (at least a unit) on the pool's node,
+ * zeroed, and index it.
+ */
 static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *pool,
 						    unsigned int order)
 {
@@ -414,6 +463,7 @@ static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *po
 	unsigned long nr = 1UL << order;
 	struct numabuf_region *r;
 	struct page *page;
+	int ret;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -432,12 +482,18 @@ static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *po
 		page = numabuf_range_alloc(nr, nr, pool->node);
 	}
 	if (IS_ERR(page)) {
-		numabuf_region_destroy(r);
+		numabuf_region_free(r);
 		return ERR_CAST(page);
 	}
 	r->pfn = page_to_pfn(page);
 	r->order = order;
 	r->nr_owned = nr;
+	ret = numabuf_region_index(pool, r);
+	if (ret) {
+		numabuf_pages_free(page, nr);
+		numabuf_region_free(r);
+		return ERR_PTR(ret);
+	}
 	return r;
 }
 
@@ -483,7 +539,7 @@ static int numabuf_pool_grow(struct numabuf_node_pool *pool, unsigned long nr_pa
 undo:
 	list_for_each_entry_safe(r, tmp, &fresh, link) {
 		numabuf_pages_free(pfn_to_page(r->pfn), 1UL << r->order);
-		numabuf_region_destroy(r);
+		numabuf_region_destroy(pool, r);
 	}
 	return ret;
 }
@@ -493,8 +549,9 @@ undo:
  * @node:	node with memory
  * @bytes:	bytes wanted, rounded up to NUMABUF_POOL_UNIT pages
  *
- * Growing reserves the difference at once, all or nothing.  Shrinking
- * gives back free memory at once and the rest as buffers are freed.
+ * Growing reserves the difference at once, all or nothing: on failure
+ * the pool keeps its memory and its old target.  Shrinking gives back free
+ * memory at once and the rest as buffers are freed.
  *
  * Return: 0, -ENOMEM when the node cannot give the memory, -EINTR when
  * the caller was killed.
@@ -502,7 +559,8 @@ undo:
 int numabuf_pool_resize(int node, u64 bytes)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
-	unsigned long target, have;
+	unsigned long target, old_target, have;
+	bool shrink;
 	int ret = 0;
 
 	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT))
@@ -511,24 +569,40 @@ int numabuf_pool_resize(int node, u64 bytes)
 		       !!(bytes & ~PAGE_MASK), NUMABUF_POOL_UNIT);
 
 	mutex_lock(&pool->resize_lock);
+	/*
+	 * The target first, so that the worker does not trim what is being
+	 * added against the old one.
+	 */
 	spin_lock(&pool->lock);
-	have = pool->nr_pages;
+	old_target = pool->target;
+	pool->target = target;
+	shrink = target < pool->nr_pages;
 	spin_unlock(&pool->lock);
 
-	if (target > have) {
-		ret = numabuf_pool_grow(pool, target - have);
-		if (ret)
-			goto out;
+	/*
+	 * The pool can lose pages meanwhile (pinned beyond their buffer's
+	 * life), and regions come in whole units: grow until there is enough
+	 * and let the trim below give back the rest of the last unit.
+	 */
+	for (;;) {
+		spin_lock(&pool->lock);
+		have = pool->nr_pages;
+		spin_unlock(&pool->lock);
+		if (have >= target)
+			break;
+		ret = numabuf_pool_grow(pool, ALIGN(target - have,
+						    NUMABUF_POOL_UNIT));
+		if (ret) {
+			spin_lock(&pool->lock);
+			pool->target = old_target;
+			spin_unlock(&pool->lock);
+			break;
+		}
 	}
-	spin_lock(&pool->lock);
-	pool->target = target;
-	spin_unlock(&pool->lock);
-	if (target < have) {
-		/* Memory being zeroed counts as free: wait for it. */
+	/* Memory being zeroed counts as free: wait for it. */
+	if (shrink)
 		flush_work(&pool->zero_work);
-		numabuf_pool_trim(pool);
-	}
-out:
+	numabuf_pool_trim(pool);
 	mutex_unlock(&pool->resize_lock);
 	return ret;
 }
@@ -559,7 +633,7 @@ void numabuf_pool_get(int node, struct numabuf_pool_stat *st)
 /* "0:1G,1:512M" -> pools; every node must have memory. */
 static int __init numabuf_pools_parse(char *spec)
 {
-	char *item, *p, *end;
+	char *item, *p, *end, whole[32];
 	unsigned long node;
 	u64 bytes;
 	int ret;
@@ -567,6 +641,8 @@ static int __init numabuf_pools_parse(char *spec)
 	while ((item = strsep(&spec, ",")) != NULL) {
 		if (!*item)
 			continue;
+		/* For the message: the entry as given (cut if very long). */
+		strscpy(whole, item, sizeof(whole));
 		p = strchr(item, ':');
 		if (!p)
 			goto bad;
@@ -587,7 +663,7 @@ static int __init numabuf_pools_parse(char *spec)
 	return 0;
 bad:
 	pr_err("numabuf: pools: '%s' is not NODE:SIZE with a node that has memory\n",
-	       item);
+	       whole);
 	return -EINVAL;
 }
 
@@ -603,7 +679,8 @@ static void numabuf_pool_destroy(struct numabuf_node_pool *pool)
 		pr_err("numabuf: node %d: %lu pool pages still in use at unload\n",
 		       pool->node, pool->nr_pages);
 	list_for_each_entry_safe(r, tmp, &pool->regions, link)
-		numabuf_region_destroy(r);
+		numabuf_region_destroy(pool, r);
+	xa_destroy(&pool->units);
 	kfree(pool);
 }
 
@@ -636,6 +713,7 @@ int __init numabuf_pool_init(void)
 		for (o = 0; o < NUMABUF_POOL_ORDERS; o++)
 			INIT_LIST_HEAD(&pool->free_area[o]);
 		INIT_LIST_HEAD(&pool->regions);
+		xa_init(&pool->units);
 		INIT_LIST_HEAD(&pool->dirty);
 		INIT_WORK(&pool->zero_work, numabuf_pool_zero_work);
 		numabuf_pools[node] = pool;
