@@ -24,6 +24,9 @@
 # "t_placement t_memory"), NB_UNLOAD_MARGIN_KB (free memory the whole run
 # may lose, default 8192).
 set -u
+# Braced so bash parses the whole script before running any of it: the
+# guest reads it from the host, where it may be edited during a run.
+{
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -326,3 +329,4 @@ else
 fi
 
 summary_and_exit
+}
