@@ -14,7 +14,10 @@
 # test binary of build/suite (make -C tests/suite, on the host, first),
 # then the unload tests: the module cannot go while a process holds an fd
 # or only a mapping, goes once they exit (device and counters gone, free
-# memory back), and loads again.  Prints one line per test
+# memory back), and loads again; then pools reserved at load (the pools=
+# parameter): taken from the right nodes, shown by POOL_GET and debugfs,
+# given back at unload, and a bad spec refused with its error in the kernel
+# log (the only warnings the run accepts).  Prints one line per test
 # (PASS name / FAIL name: reason / SKIP name: reason) and, as its last line,
 #   N passed, N failed, N skipped
 # Exit status 0 iff nothing failed.
@@ -70,13 +73,17 @@ free_kb() {
 
 # Kernel log lines at warning level or worse, less the notices every
 # out-of-tree, unsigned module load prints (taint, not a problem).
+# Lines a step expected (a refused pools= spec) are in $accepted_log, each
+# exactly as dmesg printed it, and accepted only as such.
+accepted_log=
 warn_log() {
 	dmesg --level=emerg,alert,crit,err,warn 2>/dev/null |
 		grep -v -e 'loading out-of-tree module taints kernel' \
 			-e 'module verification failed: signature and/or required key missing' \
 			-e 'hrtimer: interrupt took' \
 			-e 'clocksource: timekeeping watchdog' \
-			-e 'clocksource: Long readout interval'
+			-e 'clocksource: Long readout interval' |
+		if [[ -s $accepted_log ]]; then grep -vxF -f "$accepted_log"; else cat; fi
 }
 
 warn_lines() {
@@ -130,12 +137,14 @@ if [[ $(id -u) != 0 ]]; then
 	summary_and_exit
 fi
 tmp=$(mktemp -d /tmp/guest-suite.XXXXXX)
+accepted_log=$tmp/accepted-log
+: >"$accepted_log"
 if [[ ! -f $ko ]]; then
 	result FAIL suite_setup "no module file '$ko'"
 	summary_and_exit
 fi
 mapfile -t binaries < <(find "$bin" -maxdepth 1 -type f -perm -u+x \( -name 't_*' -o -name 'test_*' \) ! -name '*.o' 2>/dev/null | sort)
-if ((${#binaries[@]} == 0)) || [[ ! -x $bin/nb_hold || ! -x $bin/nb_unload ]]; then
+if ((${#binaries[@]} == 0)) || [[ ! -x $bin/nb_hold || ! -x $bin/nb_unload || ! -x $bin/nb_pool ]]; then
 	result FAIL suite_setup "no test binaries in $bin (run 'make -C tests/suite' on the host first)"
 	summary_and_exit
 fi
@@ -320,6 +329,132 @@ else
 	stop_holder
 	rmmod numabuf 2>/dev/null
 fi
+
+# ---- pools reserved at load: the module parameter pools= ----
+# Free memory of one node in KiB (buddy + per-CPU lists), caches dropped.
+node_free_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	awk -v node="$1" -v kb="$(($(getconf PAGESIZE) / 1024))" '
+		$1 == "Node" { cur = ($2 == node ",") }
+		cur && $1 == "pages" && $2 == "free" { n += $3 }
+		cur && $1 == "count:" { n += $2 }
+		END { print n * kb }' /proc/zoneinfo
+}
+
+# Wait up to ~10 s for free memory to be back within the margin of $1 KiB.
+free_back() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		free_now=$(free_kb)
+		((free_now >= $1 - margin_kb)) && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# The first two nodes with memory get pools of 64 and 32 MiB.
+mem_nodes=()
+IFS=, read -r -a parts <"/sys/devices/system/node/has_memory"
+for part in "${parts[@]}"; do
+	for ((n = ${part%-*}; n <= ${part#*-}; n++)); do
+		mem_nodes+=("$n")
+	done
+done
+pool_nodes=("${mem_nodes[@]:0:2}")
+pool_mib=(64 32)
+pool_spec=
+for i in "${!pool_nodes[@]}"; do
+	pool_spec+=${pool_spec:+,}${pool_nodes[i]}:${pool_mib[i]}M
+done
+pool_slack_kb=8192	# a node's free memory moves this much on its own
+
+declare -A node_free0
+for n in "${pool_nodes[@]}"; do
+	node_free0[$n]=$(node_free_kb "$n")
+done
+free_a=$(free_kb)
+if module_loaded; then
+	result FAIL pools_at_load "numabuf is still loaded after the unload tests"
+elif ! out=$(insmod "$ko" pools="$pool_spec" 2>&1); then
+	result FAIL pools_at_load "insmod pools=$pool_spec: $out"
+elif ! wait_for test -c /dev/numabuf; then
+	result FAIL pools_at_load "/dev/numabuf did not appear after insmod pools=$pool_spec"
+	rmmod numabuf 2>/dev/null
+else
+	bad=
+	drop_all=0
+	for i in "${!pool_nodes[@]}"; do
+		n=${pool_nodes[i]}
+		bytes=$((pool_mib[i] * 1048576))
+		got=$("$bin/nb_pool" "$n")
+		want="target $bytes pool_bytes $bytes free_bytes $bytes"
+		[[ $got == "$want "* ]] ||
+			bad+="POOL_GET node $n: '$got', expected '$want ...'; "
+		got=$(awk -v n="$n" '$1 == n { print $2, $3, $4 }' /sys/kernel/debug/numabuf/nodes)
+		[[ $got == "$bytes $bytes $bytes" ]] ||
+			bad+="debugfs numabuf/nodes node $n: target, pool, free '$got', expected $bytes each; "
+		drop=$((node_free0[$n] - $(node_free_kb "$n")))
+		drop_all=$((drop_all + pool_mib[i] * 1024))
+		((drop >= pool_mib[i] * 1024 - pool_slack_kb && drop <= pool_mib[i] * 1024 + pool_slack_kb)) ||
+			bad+="node $n's free memory fell by $drop KiB, expected about $((pool_mib[i] * 1024)) KiB; "
+	done
+	drop=$((free_a - $(free_kb)))
+	((drop >= drop_all - pool_slack_kb && drop <= drop_all + pool_slack_kb)) ||
+		bad+="free memory fell by $drop KiB, expected about $drop_all KiB; "
+	echo "# pools=$pool_spec: free memory fell by $drop KiB"
+	if [[ -n $bad ]]; then
+		result FAIL pools_at_load "$bad"
+	else
+		result PASS pools_at_load
+	fi
+	if ! out=$(rmmod numabuf 2>&1); then
+		result FAIL pools_given_back "rmmod with pools=$pool_spec: $out"
+	elif ! free_back "$free_a"; then
+		result FAIL pools_given_back "free memory $((free_a - free_now)) KiB below where it was before insmod pools=$pool_spec (margin $margin_kb KiB)"
+	else
+		result PASS pools_given_back
+	fi
+fi
+
+# A bad spec: insmod fails with the errno, the module's error names the
+# entry, and nothing stays behind.  Its error lines, and only those, are
+# accepted in the kernel log.
+pools_bad() { # name spec errno-text must-mention
+	local name=$1 spec=$2 err=$3 mention=$4 w0 new unexpected out
+	w0=$(warn_lines)
+	free_a=$(free_kb)
+	if out=$(insmod "$ko" pools="$spec" 2>&1); then
+		result FAIL "$name" "insmod pools=$spec succeeded"
+		rmmod numabuf 2>/dev/null
+		return
+	fi
+	new=$(warn_log | tail -n "+$((w0 + 1))")
+	unexpected=$(grep -v 'numabuf: pools: ' <<<"$new")
+	grep 'numabuf: pools: ' <<<"$new" >>"$accepted_log"
+	if [[ $out != *"$err"* ]]; then
+		result FAIL "$name" "insmod pools=$spec: '$out', expected $err"
+	elif module_loaded || [[ -e /dev/numabuf ]]; then
+		result FAIL "$name" "insmod pools=$spec failed but the module or /dev/numabuf is there"
+	elif [[ -n $unexpected ]]; then
+		result FAIL "$name" "insmod pools=$spec logged other warnings: $(head -n 3 <<<"$unexpected" | tr '\n' ';')"
+	elif ! grep -q 'numabuf: pools: ' <<<"$new"; then
+		result FAIL "$name" "insmod pools=$spec failed without a 'numabuf: pools:' error in the kernel log"
+	elif ! grep 'numabuf: pools: ' <<<"$new" | grep -qF -- "$mention"; then
+		result FAIL "$name" "insmod pools=$spec: the error does not name the bad entry ($mention): $(grep 'numabuf: pools: ' <<<"$new" | head -n 2 | tr '\n' ';')"
+	elif ! free_back "$free_a"; then
+		result FAIL "$name" "free memory $((free_a - free_now)) KiB below where it was before insmod pools=$spec"
+	else
+		echo "# pools=$spec: $(grep 'numabuf: pools: ' <<<"$new" | head -n 1)"
+		result PASS "$name"
+	fi
+}
+bad_node=$((mem_nodes[-1] + 8))	# no memory there (9 in the 2-node guest)
+pools_bad pools_bad_node "$bad_node:1G" "Invalid parameters" "'$bad_node:1G'"
+pools_bad pools_bad_size "${mem_nodes[0]}:abc" "Invalid parameters" "'${mem_nodes[0]}:abc'"
+# The first entry is reserved before the second fails: it must be undone.
+pools_bad pools_bad_second "${mem_nodes[0]}:64M,$bad_node:1G" "Invalid parameters" "'$bad_node:1G'"
+pools_bad pools_too_big "${mem_nodes[0]}:100G" "Cannot allocate memory" "on node ${mem_nodes[0]}"
 
 warn1=$(warn_lines)
 if ((warn1 > warn0)); then
