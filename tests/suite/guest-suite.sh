@@ -83,6 +83,7 @@ warn_log() {
 			-e 'hrtimer: interrupt took' \
 			-e 'clocksource: timekeeping watchdog' \
 			-e 'clocksource: Long readout interval' |
+		"$here/../qemu/emulator-splats" 2>/dev/null |
 		if [[ -s $accepted_log ]]; then grep -vxF -f "$accepted_log"; else cat; fi
 }
 
