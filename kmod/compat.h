@@ -8,6 +8,7 @@
 #define NUMABUF_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/version.h>
 
 /*
  * The NUMABUF_HAVE_* macros come from the probes in Kbuild, which look at
@@ -25,6 +26,19 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
 }
+#endif
+
+/*
+ * NUMABUF_F_HUGE_MAP needs ->huge_fault(vmf, order) (6.6) to be called for
+ * a VM_PFNMAP mapping of a driver, and thp_get_unmapped_area() to align
+ * the address of any file: measured on 6.12; 6.1 never calls ->huge_fault
+ * for such a VMA, so the flag is refused there.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define NUMABUF_HAVE_HUGE_MAP	1
+#define numabuf_get_unmapped_area	thp_get_unmapped_area
+#else
+#define numabuf_get_unmapped_area	NULL
 #endif
 
 #endif /* NUMABUF_COMPAT_H */

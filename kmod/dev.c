@@ -20,6 +20,7 @@
 
 #include <linux/numabuf.h>
 
+#include "compat.h"
 #include "numabuf_priv.h"
 
 #define NUMABUF_IOC_SIZE_BITS	(_IOC_SIZEMASK << _IOC_SIZESHIFT)
@@ -111,6 +112,9 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return -EINVAL;
 	if ((arg.flags & NUMABUF_F_POOL) && (arg.flags & NUMABUF_F_NO_POOL))
 		return -EINVAL;
+	if ((arg.flags & NUMABUF_F_HUGE_MAP) &&
+	    !IS_ENABLED(NUMABUF_HAVE_HUGE_MAP))
+		return -EOPNOTSUPP;
 	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 	if (!arg.length || arg.length > U64_MAX - PAGE_SIZE + 1)
@@ -310,6 +314,8 @@ static const struct file_operations numabuf_fops = {
 	.unlocked_ioctl = numabuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = numabuf_mmap,
+	/* 2 MiB aligned addresses, for NUMABUF_F_HUGE_MAP's PMD entries. */
+	.get_unmapped_area = numabuf_get_unmapped_area,
 	.llseek = noop_llseek,
 };
 

@@ -10,9 +10,18 @@
  *
  * Each VMA holds a reference on its buffer; fork() duplicates the VMA, so a
  * child shares the memory and keeps it alive until it unmaps it.
+ *
+ * A NUMABUF_F_HUGE_MAP buffer is mapped as VM_PFNMAP instead, with nothing
+ * inserted at mmap() time: the first touch of each 2 MiB stretch whose
+ * address and physical block are both 2 MiB aligned inserts one PMD entry,
+ * any other touch one 4 KiB entry.  get_user_pages() refuses such a
+ * mapping.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pfn_t.h>
+
+#include <linux/numabuf.h>
 
 #include "compat.h"
 #include "numabuf_priv.h"
@@ -54,6 +63,58 @@ static const struct vm_operations_struct numabuf_vm_ops = {
 	.close = numabuf_vm_close,
 	.fault = numabuf_vm_fault,
 };
+
+#ifdef NUMABUF_HAVE_HUGE_MAP
+/* Page index in @buf of user address @addr of @vma. */
+static unsigned long numabuf_vma_idx(struct vm_area_struct *vma,
+				     struct numabuf_buf *buf,
+				     unsigned long addr)
+{
+	return vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT) -
+	       (buf->offset >> PAGE_SHIFT);
+}
+
+static vm_fault_t numabuf_pfn_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct numabuf_buf *buf = vma->vm_private_data;
+	unsigned long idx = numabuf_vma_idx(vma, buf, vmf->address);
+
+	if (idx >= buf->nr_pages)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
+			      page_to_pfn(buf->page) + idx);
+}
+
+static vm_fault_t numabuf_pfn_huge_fault(struct vm_fault *vmf,
+					 unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct numabuf_buf *buf = vma->vm_private_data;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	unsigned long idx, pfn;
+
+	if (order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
+	if (haddr < vma->vm_start || vma->vm_end - haddr < PMD_SIZE)
+		return VM_FAULT_FALLBACK;
+	idx = numabuf_vma_idx(vma, buf, haddr);
+	if (idx >= buf->nr_pages || buf->nr_pages - idx < PTRS_PER_PMD)
+		return VM_FAULT_FALLBACK;
+	pfn = page_to_pfn(buf->page) + idx;
+	if (!IS_ALIGNED(pfn, PTRS_PER_PMD))
+		return VM_FAULT_FALLBACK;
+	return vmf_insert_pfn_pmd(vmf, pfn_to_pfn_t(pfn),
+				  vmf->flags & FAULT_FLAG_WRITE);
+}
+
+static const struct vm_operations_struct numabuf_pfn_vm_ops = {
+	.open = numabuf_vm_open,
+	.close = numabuf_vm_close,
+	.fault = numabuf_pfn_fault,
+	.huge_fault = numabuf_pfn_huge_fault,
+};
+#endif
 
 static int numabuf_insert_pages(struct vm_area_struct *vma,
 				struct numabuf_buf *buf, unsigned long first)
@@ -102,6 +163,18 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = -EINVAL;
 		goto err_put;
 	}
+
+#ifdef NUMABUF_HAVE_HUGE_MAP
+	if (buf->flags & NUMABUF_F_HUGE_MAP) {
+		vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+			     VM_DONTDUMP);
+		vm_flags_clear(vma, VM_MAYEXEC);
+		vma->vm_private_data = buf;
+		vma->vm_ops = &numabuf_pfn_vm_ops;
+		atomic_inc(&buf->map_count);
+		return 0;
+	}
+#endif
 
 	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);

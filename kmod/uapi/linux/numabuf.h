@@ -33,12 +33,20 @@
  * NUMABUF_F_NO_POOL: never from a pool.
  * Without either, a node's pool is used when it has a free block large
  * enough, and the general allocator otherwise.
+ * NUMABUF_F_HUGE_MAP: map the buffer with PMD (2 MiB) entries wherever the
+ * physical block and the address are both 2 MiB aligned, 4 KiB entries
+ * elsewhere, all filled in on first touch.  The mapping is VM_PFNMAP |
+ * VM_IO, so get_user_pages() users (O_DIRECT, io_uring fixed buffers, RDMA
+ * ibv_reg_mr, process_vm_readv) cannot pin it: meant for users who hand
+ * the device the module's DMA addresses.  Kernels before 6.12 refuse the
+ * flag with EOPNOTSUPP.
  */
 #define NUMABUF_F_PREFERRED	0x00000001U
 #define NUMABUF_F_POOL		0x00000002U
 #define NUMABUF_F_NO_POOL	0x00000004U
+#define NUMABUF_F_HUGE_MAP	0x00000008U
 #define NUMABUF_F_ALL		(NUMABUF_F_PREFERRED | NUMABUF_F_POOL | \
-				 NUMABUF_F_NO_POOL)
+				 NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP)
 
 /*
  * Where a buffer's memory came from (struct numabuf_info's @source).
