@@ -131,8 +131,8 @@ NB_TEST(bad_ioctl_number,
 NB_TEST(bad_alloc_flags,
 	"ALLOC with an unknown flag bit, or both POOL and NO_POOL, fails with EINVAL")
 {
-	static const uint32_t bad[] = { 1u << 3, 1u << 7, 1u << 31, ~0u,
-					NUMABUF_F_PREFERRED | 1u << 3,
+	static const uint32_t bad[] = { 1u << 4, 1u << 7, 1u << 31, ~0u,
+					NUMABUF_F_PREFERRED | 1u << 4,
 					NUMABUF_F_POOL | NUMABUF_F_NO_POOL,
 					NUMABUF_F_ALL };
 	int fd = nb_open();
