@@ -517,6 +517,17 @@ static int general_get(struct bench *b, uint64_t size, struct mem *m)
 	return nb_get(b, size, b->general_flags, m);
 }
 
+/* NUMABUF_F_HUGE_MAP: PMD entries filled in by the touch (6.12 on). */
+static int pool_huge_get(struct bench *b, uint64_t size, struct mem *m)
+{
+	return nb_get(b, size, NUMABUF_F_POOL | NUMABUF_F_HUGE_MAP, m);
+}
+
+static int general_huge_get(struct bench *b, uint64_t size, struct mem *m)
+{
+	return nb_get(b, size, b->general_flags | NUMABUF_F_HUGE_MAP, m);
+}
+
 static void nb_put(struct bench *b, struct mem *m)
 {
 	(void)b;
@@ -801,8 +812,10 @@ static void heap_teardown(struct bench *b)
 /* In the order they run: the pool's two first, so it is given back early. */
 enum {
 	M_POOL,
+	M_POOL_HUGE,
 	M_IOCTL_POOL,
 	M_GENERAL,
+	M_GENERAL_HUGE,
 	M_IOCTL_GENERAL,
 	M_HUGE,
 	M_MALLOC,
@@ -817,6 +830,21 @@ static const struct method methods[M_COUNT] = {
 		.uses_pool = true,
 		.setup = pool_setup,
 		.get = pool_get,
+		.put = nb_put,
+	},
+	[M_POOL_HUGE] = {
+		.name = "numabuf-pool-huge",
+		.what = "numabuf, NUMABUF_F_POOL | NUMABUF_F_HUGE_MAP (PMD entries, no get_user_pages): ALLOC + mmap + touch + munmap + FREE",
+		.uses_pool = true,
+		.setup = pool_setup,
+		.get = pool_huge_get,
+		.put = nb_put,
+	},
+	[M_GENERAL_HUGE] = {
+		.name = "numabuf-huge",
+		.what = "numabuf, NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP (PMD entries, no get_user_pages): ALLOC + mmap + touch + munmap + FREE",
+		.setup = general_setup,
+		.get = general_huge_get,
 		.put = nb_put,
 	},
 	[M_GENERAL] = {
@@ -914,7 +942,8 @@ static void check_mem(struct bench *b, const struct method *m,
 {
 	struct verify_result *vr = &r->vr;
 
-	if (m->get == pool_get || m->get == general_get)
+	if (m->get == pool_get || m->get == general_get ||
+	    m->get == pool_huge_get || m->get == general_huge_get)
 		r->source = nb_source(b, numabuf_handle(mem->nb));
 	else if (m->alloc_only)
 		r->source = nb_source(b, mem->handle);
