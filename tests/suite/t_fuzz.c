@@ -653,14 +653,18 @@ static int fz_gen_node(struct fz_ctx *c)
 
 static uint32_t fz_gen_flags(struct fz_ctx *c)
 {
-	/* 2, 3, 4: pool flags, valid (no pool: ENOMEM); 6: both, EINVAL */
-	static const uint32_t edge[] = { 2, 4, 0x80, 1U << 31, ~0U, 3, 6, 8,
+	/*
+	 * 2, 3, 4: pool flags, valid (no pool: ENOMEM); 6: both, EINVAL.
+	 * Never NUMABUF_F_HUGE_MAP: the model checks page table entries
+	 * populated at mmap(), which such a mapping does not have.
+	 */
+	static const uint32_t edge[] = { 2, 4, 0x80, 1U << 31, ~0U, 3, 6, 0x10,
 					 NUMABUF_F_PREFERRED | 1U << 16 };
 
 	if (chance(c, 90))
 		return chance(c, 40) ? NUMABUF_F_PREFERRED : 0;
 	return chance(c, 70) ? edge[below(c, sizeof(edge) / sizeof(edge[0]))] :
-			       (uint32_t)rnd(c);
+			       (uint32_t)rnd(c) & ~NUMABUF_F_HUGE_MAP;
 }
 
 /* Add a buffer ALLOC returned on private slot @fdi to the model. */
