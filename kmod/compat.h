@@ -8,7 +8,6 @@
 #define NUMABUF_COMPAT_H
 
 #include <linux/mm.h>
-#include <linux/version.h>
 
 /*
  * The NUMABUF_HAVE_* macros come from the probes in Kbuild, which look at
@@ -29,16 +28,26 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 
 /*
- * NUMABUF_F_HUGE_MAP needs ->huge_fault(vmf, order) (6.6) to be called for
- * a VM_PFNMAP mapping of a driver, and thp_get_unmapped_area() to align
- * the address of any file: measured on 6.12; 6.1 never calls ->huge_fault
- * for such a VMA, so the flag is refused there.
+ * NUMABUF_F_HUGE_MAP maps with PMD entries of VM_PFNMAP, which the core
+ * handles (special bit, fork, get_user_pages refusing them) since the
+ * huge pfnmap support of 6.12, keyed on this symbol; 6.1 never calls
+ * ->huge_fault for such a VMA, so the flag is refused there.  The address
+ * comes 2 MiB aligned from thp_get_unmapped_area().
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-#define NUMABUF_HAVE_HUGE_MAP	1
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#define NUMABUF_HAVE_HUGE_MAP
 #define numabuf_get_unmapped_area	thp_get_unmapped_area
 #else
 #define numabuf_get_unmapped_area	NULL
 #endif
+
+static inline bool numabuf_huge_map_supported(void)
+{
+#ifdef NUMABUF_HAVE_HUGE_MAP
+	return true;
+#else
+	return false;
+#endif
+}
 
 #endif /* NUMABUF_COMPAT_H */

@@ -112,8 +112,7 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return -EINVAL;
 	if ((arg.flags & NUMABUF_F_POOL) && (arg.flags & NUMABUF_F_NO_POOL))
 		return -EINVAL;
-	if ((arg.flags & NUMABUF_F_HUGE_MAP) &&
-	    !IS_ENABLED(NUMABUF_HAVE_HUGE_MAP))
+	if ((arg.flags & NUMABUF_F_HUGE_MAP) && !numabuf_huge_map_supported())
 		return -EOPNOTSUPP;
 	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
