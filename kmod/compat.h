@@ -32,11 +32,14 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
  * handles (special bit, fork, get_user_pages refusing them) since the
  * huge pfnmap support of 6.12, keyed on this symbol; 6.1 never calls
  * ->huge_fault for such a VMA, so the flag is refused there.  The address
- * comes 2 MiB aligned from thp_get_unmapped_area().
+ * of such a buffer comes 2 MiB aligned from numabuf_get_unmapped_area().
  */
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 #define NUMABUF_HAVE_HUGE_MAP
-#define numabuf_get_unmapped_area	thp_get_unmapped_area
+/* mmap.c */
+unsigned long numabuf_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
 #else
 #define numabuf_get_unmapped_area	NULL
 #endif

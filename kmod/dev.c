@@ -313,7 +313,7 @@ static const struct file_operations numabuf_fops = {
 	.unlocked_ioctl = numabuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = numabuf_mmap,
-	/* 2 MiB aligned addresses, for NUMABUF_F_HUGE_MAP's PMD entries. */
+	/* 2 MiB aligned addresses for NUMABUF_F_HUGE_MAP's PMD entries. */
 	.get_unmapped_area = numabuf_get_unmapped_area,
 	.llseek = noop_llseek,
 };

@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pfn_t.h>
+#include <linux/sched/mm.h>
 
 #include <linux/numabuf.h>
 
@@ -114,6 +115,28 @@ static const struct vm_operations_struct numabuf_pfn_vm_ops = {
 	.fault = numabuf_pfn_fault,
 	.huge_fault = numabuf_pfn_huge_fault,
 };
+
+/*
+ * A NUMABUF_F_HUGE_MAP buffer gets an address congruent to its offset
+ * modulo 2 MiB, so that its PMD entries line up; any other mapping the
+ * address it always got.
+ */
+unsigned long numabuf_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags)
+{
+	struct numabuf_file *nf = file->private_data;
+	struct numabuf_buf *buf;
+	bool huge;
+
+	buf = numabuf_file_get(nf, pgoff >> NUMABUF_PGOFF_SHIFT);
+	huge = buf && (buf->flags & NUMABUF_F_HUGE_MAP);
+	if (buf)
+		numabuf_buf_put(buf);
+	if (huge)
+		return thp_get_unmapped_area(file, addr, len, pgoff, flags);
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+}
 #endif
 
 static int numabuf_insert_pages(struct vm_area_struct *vma,
