@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NUMABUF_F_HUGE_MAP: buffers mapped with 2 MiB (PMD) entries.  The entry
+ * size is proven by the minor-fault count (one per 2 MiB, getrusage), not
+ * by what /proc/self/smaps says; whether the kernel can do it at all comes
+ * from its configuration (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP), not from the
+ * module.  The mapping is VM_PFNMAP: get_user_pages refuses it, which is
+ * checked too (process_vm_readv from another process), since that is what
+ * the flag costs its users.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nbutil.h"
+
+#define NB_HUGE		(2 * NB_MIB)
+
+/* Does the running kernel's configuration have @opt=y?  -1: unknown. */
+static int nb_kconfig(const char *opt)
+{
+	char path[300], line[256], want[128];
+	bool piped = false;
+	struct utsname u;
+	int found = 0;
+	FILE *f;
+
+	if (uname(&u))
+		return -1;
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	snprintf(want, sizeof(want), "%s=y\n", opt);
+	f = fopen(path, "re");
+	if (!f && !access("/proc/config.gz", R_OK)) {
+		f = popen("gzip -dc /proc/config.gz 2>/dev/null", "r");
+		piped = true;
+	}
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, want))
+			found = 1;
+	if (piped)
+		pclose(f);
+	else
+		fclose(f);
+	return found;
+}
+
+static long nb_minflt(void)
+{
+	struct rusage ru;
+
+	NB_SYS(getrusage(RUSAGE_SELF, &ru));
+	return ru.ru_minflt;
+}
+
+/* The kernel can map PFNs with PMD entries, or the test SKIPs. */
+static void nb_need_huge_map(int fd)
+{
+	struct numabuf_alloc a;
+	int ret;
+
+	ret = nb_alloc(fd, NB_HUGE, NUMABUF_NODE_LOCAL, NUMABUF_F_HUGE_MAP, &a);
+	if (ret == -EOPNOTSUPP)
+		nb_skip("this kernel has no huge PFN mappings (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, 6.12 on)");
+	NB_CHECK(!ret, "ALLOC with NUMABUF_F_HUGE_MAP: %s", nb_errname(-ret));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+}
+
+NB_TEST(hugemap_supported,
+	"NUMABUF_F_HUGE_MAP is accepted exactly when the kernel's configuration has CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, else EOPNOTSUPP; flags come back in INFO")
+{
+	int fd = nb_open(), cfg = nb_kconfig("CONFIG_ARCH_SUPPORTS_PMD_PFNMAP");
+	struct numabuf_alloc a;
+	struct numabuf_info inf;
+	int ret;
+
+	if (cfg < 0)
+		nb_skip("cannot read the kernel's configuration");
+	ret = nb_alloc(fd, NB_HUGE, NUMABUF_NODE_LOCAL, NUMABUF_F_HUGE_MAP, &a);
+	if (!cfg) {
+		NB_CHECK(ret == -EOPNOTSUPP,
+			 "ALLOC with NUMABUF_F_HUGE_MAP on a kernel without huge PFN mappings: %s, expected EOPNOTSUPP",
+			 nb_errname(-ret));
+		close(fd);
+		return;
+	}
+	NB_CHECK(!ret, "ALLOC with NUMABUF_F_HUGE_MAP: %s", nb_errname(-ret));
+	NB_CHECK(!nb_info(fd, a.handle, &inf), "INFO failed");
+	NB_CHECK(inf.flags == NUMABUF_F_HUGE_MAP, "INFO flags %#x, expected %#x",
+		 inf.flags, NUMABUF_F_HUGE_MAP);
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	close(fd);
+}
+
+NB_TEST(hugemap_pmd_entries,
+	"64 MiB and 6 MiB + 4 KiB with NUMABUF_F_HUGE_MAP: the address is 2 MiB aligned, reading every 4 KiB page takes one fault per whole 2 MiB and one per 4 KiB page past them, the memory is zero, a pattern written reads back; a private mapping is refused")
+{
+	static const struct {
+		uint64_t len;
+		uint32_t flags;
+	} c[] = {
+		{ 64 * NB_MIB, NUMABUF_F_NO_POOL },
+		{ 6 * NB_MIB + NB_PAGE, 0 },
+	};
+	int fd = nb_open();
+	size_t k, i;
+
+	nb_need_huge_map(fd);
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct numabuf_alloc a;
+		volatile unsigned char *p;
+		unsigned long sum = 0;
+		long f0, faults, want;
+		void *priv;
+
+		a = nb_alloc_ok(fd, c[k].len, NUMABUF_NODE_LOCAL,
+				NUMABUF_F_HUGE_MAP | c[k].flags);
+		priv = mmap(NULL, c[k].len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			    fd, (off_t)a.offset);
+		NB_CHECK(priv == MAP_FAILED && errno == EINVAL,
+			 "a MAP_PRIVATE mapping of a HUGE_MAP buffer: %s, expected EINVAL",
+			 priv == MAP_FAILED ? strerror(errno) : "mapped");
+		p = nb_map(fd, a.offset, c[k].len);
+		NB_CHECK(((uintptr_t)p & (NB_HUGE - 1)) == 0,
+			 "HUGE_MAP buffer mapped at %p, not 2 MiB aligned", (void *)p);
+		f0 = nb_minflt();
+		for (i = 0; i < c[k].len; i += NB_PAGE)
+			sum |= p[i];
+		faults = nb_minflt() - f0;
+		want = c[k].len / NB_HUGE + (c[k].len % NB_HUGE) / NB_PAGE;
+		NB_CHECK(faults == want,
+			 "reading %llu KiB took %ld faults, expected %ld (one per 2 MiB entry, one per 4 KiB page past them)",
+			 (unsigned long long)(c[k].len / NB_KIB), faults, want);
+		NB_CHECK(!sum && nb_find_nonzero((void *)p, c[k].len) == (size_t)-1,
+			 "a new HUGE_MAP buffer is not zero");
+		nb_fill((void *)p, c[k].len, 7 + k);
+		NB_CHECK(nb_verify((void *)p, c[k].len, 7 + k) == (size_t)-1,
+			 "the pattern does not read back");
+		nb_note("%llu KiB: %ld faults", (unsigned long long)(c[k].len / NB_KIB),
+			faults);
+		NB_SYS(munmap((void *)p, c[k].len));
+		NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	}
+	close(fd);
+}
+
+NB_TEST(hugemap_fork_split_free,
+	"a HUGE_MAP mapping is shared with a fork child both ways; 4 KiB unmapped inside a 2 MiB entry leaves the rest intact; after FREE the mapping keeps the memory (module counters) until munmap; process_vm_readv cannot pin it (EFAULT)")
+{
+	const uint64_t len = 8 * NB_MIB, hole = NB_HUGE + NB_MIB;
+	int fd = nb_open();
+	struct numabuf_alloc a;
+	unsigned char *p, *copy;
+	struct nb_stats s0;
+	struct iovec local, remote;
+	char buf[64];
+	pid_t pid;
+	ssize_t n;
+
+	nb_need_huge_map(fd);
+	s0 = nb_stats_read();
+	a = nb_alloc_ok(fd, len, NUMABUF_NODE_LOCAL, NUMABUF_F_HUGE_MAP);
+	p = nb_map(fd, a.offset, len);
+	nb_fill(p, len, 11);
+
+	/* fork: the child sees the pattern and writes; the parent sees it. */
+	pid = fork();
+	NB_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (nb_verify(p, len, 11) != (size_t)-1)
+			_exit(2);
+		memcpy(p + 3 * NB_MIB, "child", 6);
+		_exit(0);
+	}
+	NB_WAIT_OK(pid);
+	NB_CHECK(!memcmp(p + 3 * NB_MIB, "child", 6),
+		 "the parent does not see the child's write");
+	nb_fill(p, len, 11);
+
+	/* Another process pins through get_user_pages: refused. */
+	pid = fork();
+	NB_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		local.iov_base = buf;
+		local.iov_len = sizeof(buf);
+		remote.iov_base = p + NB_MIB;
+		remote.iov_len = sizeof(buf);
+		n = process_vm_readv(getppid(), &local, 1, &remote, 1, 0);
+		_exit(n < 0 && errno == EFAULT ? 0 : 3);
+	}
+	NB_WAIT_OK(pid);
+
+	/* A hole of 4 KiB in the middle of the second 2 MiB entry. */
+	copy = malloc(len);
+	NB_CHECK(copy, "malloc failed");
+	memcpy(copy, p, len);
+	NB_SYS(munmap(p + hole, NB_PAGE));
+	NB_CHECK(!memcmp(p, copy, hole) &&
+		 !memcmp(p + hole + NB_PAGE, copy + hole + NB_PAGE,
+			 len - hole - NB_PAGE),
+		 "the bytes around a 4 KiB hole in a 2 MiB entry changed");
+	free(copy);
+
+	/* FREE while mapped: the memory stays until the last munmap. */
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	NB_STATS_EXPECT(s0, 1, (long long)len);
+	NB_CHECK(nb_verify(p, hole, 11) == (size_t)-1,
+		 "the pattern changed after FREE, with the buffer still mapped");
+	NB_SYS(munmap(p, hole));
+	NB_SYS(munmap(p + hole + NB_PAGE, len - hole - NB_PAGE));
+	NB_STATS_EXPECT(s0, 0, 0);
+	close(fd);
+}
