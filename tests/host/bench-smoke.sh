@@ -79,7 +79,7 @@ else
 	else
 		fail bench_malloc_measured "$(grep malloc-mlock "$tmp/out.csv")"
 	fi
-	if grep -q '^| malloc-mlock | 4KiB' "$tmp/out.txt" &&
+	if grep -q '^| malloc-mlock  *| 4KiB' "$tmp/out.txt" &&
 		grep -q '^| numabuf  *| 64KiB .*unavailable' "$tmp/out.txt"; then
 		pass bench_table
 	else
