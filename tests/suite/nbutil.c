@@ -4,12 +4,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <numaif.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -371,4 +374,61 @@ unsigned long long nb_proc_status(const char *key, int base)
 	fclose(f);
 	NB_CHECK(end && end != line + klen + 1, "no %s in /proc/self/status", key);
 	return v;
+}
+
+long long nb_vmstat(const char *key)
+{
+	char name[64];
+	long long v, found = -1;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	NB_CHECK(f, "/proc/vmstat: %s", strerror(errno));
+	while (fscanf(f, "%63s %lld", name, &v) == 2)
+		if (!strcmp(name, key))
+			found = v;
+	fclose(f);
+	NB_CHECK(found >= 0, "no %s in /proc/vmstat", key);
+	return found;
+}
+
+int nb_kconfig(const char *opt, char *val, size_t len)
+{
+	char path[300], line[512];
+	size_t olen = strlen(opt);
+	struct utsname u;
+	bool piped = false;
+	int found = 0;
+	FILE *f;
+
+	if (uname(&u))
+		return -1;
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	f = fopen(path, "re");
+	if (!f && !access("/proc/config.gz", R_OK)) {
+		f = popen("gzip -dc /proc/config.gz 2>/dev/null", "r");
+		piped = true;
+	}
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!found && !strncmp(line, opt, olen) && line[olen] == '=') {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(val, len, "%s", line + olen + 1);
+			found = 1;
+		}
+	/* Read to the end: pclose() of an unread pipe would kill gzip. */
+	if (piped)
+		pclose(f);
+	else
+		fclose(f);
+	return found;
+}
+
+void nb_drop_privileges(void)
+{
+	NB_SYS(setgroups(0, NULL));
+	NB_SYS(setresgid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+	NB_SYS(setresuid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+	NB_CHECK(geteuid() == NB_NOBODY && getuid() == NB_NOBODY,
+		 "still uid %d/%d", getuid(), geteuid());
 }

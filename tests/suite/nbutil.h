@@ -111,4 +111,19 @@ long nb_blocked_syscall(pid_t pid);
  */
 unsigned long long nb_proc_status(const char *key, int base);
 
+/* A counter of /proc/vmstat, or fail the test. */
+long long nb_vmstat(const char *key);
+
+/*
+ * The running kernel's configuration (/boot/config-RELEASE, else
+ * /proc/config.gz): 1 and the value of @opt ("CONFIG_X") in @val, 0 when
+ * it is not set, -1 when no configuration can be read.
+ */
+int nb_kconfig(const char *opt, char *val, size_t len);
+
+/* uid and gid of nobody, for tests that drop root. */
+#define NB_NOBODY	65534
+/* Become nobody with no supplementary groups, or fail the test. */
+void nb_drop_privileges(void);
+
 #endif /* NB_UTIL_H */

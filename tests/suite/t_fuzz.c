@@ -149,33 +149,12 @@ static bool fz_online(long node)
  */
 static int fz_max_numnodes(void)
 {
-	struct utsname u;
-	char path[300], line[256];
-	int shift = -1;
-	bool piped = false;
-	FILE *f;
+	char val[32];
 
-	if (uname(&u))
+	/* MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT; 0 when unknown. */
+	if (nb_kconfig("CONFIG_NODES_SHIFT", val, sizeof(val)) != 1)
 		return 0;
-	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-	f = fopen(path, "re");
-	if (!f && !access("/proc/config.gz", R_OK)) {
-		f = popen("zcat /proc/config.gz 2>/dev/null", "r");
-		piped = true;
-	}
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CONFIG_NODES_SHIFT=%d", &shift) == 1)
-			break;
-	if (piped) {
-		while (fgets(line, sizeof(line), f))
-			;
-		pclose(f);
-	} else {
-		fclose(f);
-	}
-	return shift >= 0 && shift < 16 ? 1 << shift : 0;
+	return atoi(val) >= 0 && atoi(val) < 16 ? 1 << atoi(val) : 0;
 }
 
 /* ---- the model ---- */

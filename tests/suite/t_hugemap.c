@@ -10,14 +10,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,33 +24,12 @@
 #define NB_HUGE		(2 * NB_MIB)
 
 /* Does the running kernel's configuration have @opt=y?  -1: unknown. */
-static int nb_kconfig(const char *opt)
+static int nb_kconfig_y(const char *opt)
 {
-	char path[300], line[256], want[128];
-	bool piped = false;
-	struct utsname u;
-	int found = 0;
-	FILE *f;
+	char val[8];
+	int ret = nb_kconfig(opt, val, sizeof(val));
 
-	if (uname(&u))
-		return -1;
-	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-	snprintf(want, sizeof(want), "%s=y\n", opt);
-	f = fopen(path, "re");
-	if (!f && !access("/proc/config.gz", R_OK)) {
-		f = popen("gzip -dc /proc/config.gz 2>/dev/null", "r");
-		piped = true;
-	}
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strcmp(line, want))
-			found = 1;
-	if (piped)
-		pclose(f);
-	else
-		fclose(f);
-	return found;
+	return ret < 0 ? -1 : ret && !strcmp(val, "y");
 }
 
 static long nb_minflt(void)
@@ -79,7 +56,7 @@ static void nb_need_huge_map(int fd)
 NB_TEST(hugemap_supported,
 	"NUMABUF_F_HUGE_MAP is accepted exactly when the kernel's configuration has CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, else EOPNOTSUPP; flags come back in INFO")
 {
-	int fd = nb_open(), cfg = nb_kconfig("CONFIG_ARCH_SUPPORTS_PMD_PFNMAP");
+	int fd = nb_open(), cfg = nb_kconfig_y("CONFIG_ARCH_SUPPORTS_PMD_PFNMAP");
 	struct numabuf_alloc a;
 	struct numabuf_info inf;
 	int ret;

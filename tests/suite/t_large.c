@@ -372,20 +372,6 @@ NB_TEST(large_counters,
 	close(fd);
 }
 
-static long long nb_vmstat(const char *key)
-{
-	char name[64];
-	long long v, found = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	NB_CHECK(f, "/proc/vmstat: %s", strerror(errno));
-	while (fscanf(f, "%63s %lld", name, &v) == 2)
-		if (!strcmp(name, key))
-			found = v;
-	fclose(f);
-	NB_CHECK(found >= 0, "no %s in /proc/vmstat", key);
-	return found;
-}
 
 NB_TEST_TIMEOUT(large_enomem,
 	"more than a node can give in one range (its whole memory, or all but what a bystander holds): a clean ENOMEM, strict and PREFERRED, no OOM kill, the bystander lives",

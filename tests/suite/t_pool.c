@@ -38,7 +38,6 @@
 /* Pool sizes are rounded up to the page allocator's largest block. */
 #define NB_POOL_UNIT	(4 * NB_MIB)
 #define NB_NODES_PATH	"/sys/kernel/debug/numabuf/nodes"
-#define NB_NOBODY	65534
 #define NB_ANY		UINT64_MAX
 #define NB_N(a)		(sizeof(a) / sizeof((a)[0]))
 /*
@@ -406,43 +405,18 @@ static int nb_arg_call(int fd, bool set)
  */
 static int nb_max_numnodes(void)
 {
-	char path[300], line[256];
-	struct utsname u;
-	bool piped = false;
-	int shift = -1;
-	FILE *f;
+	char val[32];
 
-	if (uname(&u))
+	/* MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT; 0 when unknown. */
+	if (nb_kconfig("CONFIG_NODES_SHIFT", val, sizeof(val)) != 1)
 		return 0;
-	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-	f = fopen(path, "re");
-	if (!f && !access("/proc/config.gz", R_OK)) {
-		f = popen("zcat /proc/config.gz 2>/dev/null", "r");
-		piped = true;
-	}
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CONFIG_NODES_SHIFT=%d", &shift) == 1)
-			break;
-	if (piped) {
-		while (fgets(line, sizeof(line), f))
-			;
-		pclose(f);
-	} else {
-		fclose(f);
-	}
-	return shift >= 0 && shift < 16 ? 1 << shift : 0;
+	return atoi(val) >= 0 && atoi(val) < 16 ? 1 << atoi(val) : 0;
 }
 
 /* Become nobody with no capabilities at all, or fail the test. */
-static void nb_drop_privileges(void)
+static void nb_drop_all(void)
 {
-	NB_SYS(setgroups(0, NULL));
-	NB_SYS(setresgid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
-	NB_SYS(setresuid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
-	NB_CHECK(geteuid() == NB_NOBODY && getuid() == NB_NOBODY,
-		 "still uid %d/%d", getuid(), geteuid());
+	nb_drop_privileges();
 	NB_CHECK(nb_proc_status("CapEff", 16) == 0, "CapEff is not 0 after the uid change");
 }
 
@@ -609,7 +583,7 @@ NB_TEST_TIMEOUT(pool_ioctl_input,
 	nb_pool_set_ok(fd, node, 8 * NB_MIB);
 	pid = NB_SYS(fork());
 	if (!pid) {
-		nb_drop_privileges();
+		nb_drop_all();
 		p = nb_pool_get_ok(fd, node);
 		NB_CHECK(p.target == 8 * NB_MIB && p.pool_bytes == 8 * NB_MIB,
 			 "nobody: POOL_GET says target %llu pool %llu, expected 8 MiB",
@@ -663,20 +637,6 @@ NB_TEST_TIMEOUT(pool_ioctl_input,
 	close(fd);
 }
 
-static long long nb_vmstat(const char *key)
-{
-	char name[64];
-	long long v, found = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	NB_CHECK(f, "/proc/vmstat: %s", strerror(errno));
-	while (fscanf(f, "%63s %lld", name, &v) == 2)
-		if (!strcmp(name, key))
-			found = v;
-	fclose(f);
-	NB_CHECK(found >= 0, "no %s in /proc/vmstat", key);
-	return found;
-}
 
 NB_TEST_TIMEOUT(pool_grow_all_or_nothing,
 	"POOL_SET of a node's whole memory (less than the machine's): ENOMEM, the pool and the node's free memory as before, no OOM kill; a 256 MiB pool works after it",

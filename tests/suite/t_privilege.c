@@ -11,17 +11,7 @@
 
 #include "nbutil.h"
 
-#define NB_NOBODY 65534
 
-/* Become nobody with no capabilities at all, or fail the test. */
-static void nb_drop_privileges(void)
-{
-	NB_SYS(setgroups(0, NULL));
-	NB_SYS(setresgid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
-	NB_SYS(setresuid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
-	NB_CHECK(geteuid() == NB_NOBODY && getuid() == NB_NOBODY,
-		 "still uid %d/%d", getuid(), geteuid());
-}
 
 static int nb_cap_eff_zero(void)
 {
