@@ -173,3 +173,30 @@ void numabuf_uncharge(struct numabuf_charge *c)
 	}
 	numabuf_caps_uncharge(c->uid, c->bytes);
 }
+
+/**
+ * numabuf_limits_get - read the caps and what all buffers hold
+ * @lim:	filled in
+ */
+void numabuf_limits_get(struct numabuf_limits *lim)
+{
+	lim->max_bytes = READ_ONCE(max_bytes);
+	lim->max_user_bytes = READ_ONCE(max_user_bytes);
+	spin_lock(&numabuf_users_lock);
+	lim->total_bytes = numabuf_total_bytes;
+	spin_unlock(&numabuf_users_lock);
+}
+
+/*
+ * Set the caps, as writing the module parameters does.  A cap lowered
+ * below what is held refuses new buffers; live ones stay.
+ */
+void numabuf_limits_set_max(u64 bytes)
+{
+	WRITE_ONCE(max_bytes, bytes);
+}
+
+void numabuf_limits_set_max_user(u64 bytes)
+{
+	WRITE_ONCE(max_user_bytes, bytes);
+}

@@ -3,13 +3,26 @@
  * numabuf buffer objects: where their memory comes from and how it goes.
  *
  * A buffer is a run of contiguous pages (alloc.c finds them), a reference
- * count, and what its memory is charged to.
+ * count, and what its memory is charged to.  Every live buffer is in
+ * numabuf_bufs under a system-wide id, for the control plane.
  */
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/xarray.h>
 
 #include <linux/numabuf.h>
 
 #include "numabuf_priv.h"
+
+/*
+ * id -> live buffer.  A buffer leaves before its memory goes, and readers
+ * look at buffers only under the xarray's lock, so they need no reference.
+ */
+static DEFINE_XARRAY_ALLOC1(numabuf_bufs);
+static u32 numabuf_next_id;
 
 /**
  * numabuf_buf_create - allocate a zeroed, contiguous buffer
@@ -19,6 +32,8 @@
  * @bufp:	the new buffer, holding one reference
  *
  * The memory is charged (numabuf_charge()) before it is allocated.
+ *
+ * Every failure is announced on the control plane's events group.
  *
  * Return: 0, -EDQUOT or -ENOMEM when a limit is reached, -ENOMEM when
  * the node (or with NUMABUF_F_PREFERRED, the system) has no free block
@@ -31,8 +46,10 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	int ret;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_event;
+	}
 
 	ret = numabuf_charge(&buf->charge, bytes);
 	if (ret)
@@ -46,15 +63,32 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	kref_init(&buf->ref);
 	buf->flags = flags;
 	atomic_set(&buf->map_count, 0);
+	buf->pid = get_pid(task_tgid(current));
+	get_task_comm(buf->comm, current);
+	buf->created = ktime_get_real_ns();
+
+	ret = xa_alloc_cyclic(&numabuf_bufs, &buf->id, buf, XA_LIMIT(1, U32_MAX),
+			      &numabuf_next_id, GFP_KERNEL);
+	if (ret < 0)
+		goto err_mem;
 	numabuf_stats_add(buf->node, bytes);
+	numabuf_nl_buf_created(buf);
 
 	*bufp = buf;
 	return 0;
 
+err_mem:
+	put_pid(buf->pid);
+	numabuf_uncharge(&buf->charge);
+	if (numabuf_mem_free(buf))
+		kfree(buf);
+	goto err_event;
 err_uncharge:
 	numabuf_uncharge(&buf->charge);
 err_free:
 	kfree(buf);
+err_event:
+	numabuf_nl_alloc_failed(node, bytes, flags, ret);
 	return ret;
 }
 
@@ -67,6 +101,9 @@ static void numabuf_buf_release(struct kref *ref)
 {
 	struct numabuf_buf *buf = container_of(ref, struct numabuf_buf, ref);
 
+	xa_erase(&numabuf_bufs, buf->id);
+	numabuf_nl_buf_freed(buf);
+	put_pid(buf->pid);
 	numabuf_stats_sub(buf->node, numabuf_buf_bytes(buf));
 	numabuf_uncharge(&buf->charge);
 	if (numabuf_mem_free(buf))
@@ -76,4 +113,33 @@ static void numabuf_buf_release(struct kref *ref)
 void numabuf_buf_put(struct numabuf_buf *buf)
 {
 	kref_put(&buf->ref, numabuf_buf_release);
+}
+
+/**
+ * numabuf_bufs_walk - look at live buffers in the order of their ids
+ * @id:		in: first id to look at; out: the id @fn stopped at
+ * @fn:		called under a spinlock for each buffer, may not sleep;
+ *		nonzero stops the walk
+ * @arg:	passed to @fn
+ *
+ * Return: what @fn returned last, 0 when every buffer was seen.
+ */
+int numabuf_bufs_walk(unsigned long *id,
+		      int (*fn)(const struct numabuf_buf *buf, void *arg),
+		      void *arg)
+{
+	struct numabuf_buf *buf;
+	unsigned long i;
+	int ret = 0;
+
+	xa_lock(&numabuf_bufs);
+	xa_for_each_start(&numabuf_bufs, i, buf, *id) {
+		ret = fn(buf, arg);
+		if (ret) {
+			*id = i;
+			break;
+		}
+	}
+	xa_unlock(&numabuf_bufs);
+	return ret;
 }

@@ -8,6 +8,7 @@
 #define NUMABUF_COMPAT_H
 
 #include <linux/mm.h>
+#include <net/genetlink.h>
 
 /*
  * The NUMABUF_HAVE_* macros come from the probes in Kbuild, which look at
@@ -50,6 +51,19 @@ static inline bool numabuf_huge_map_supported(void)
 	return true;
 #else
 	return false;
+#endif
+}
+
+/*
+ * A dump's parsed request attributes: in struct genl_info since 6.7
+ * (genl_info_dump()), in struct genl_dumpit_info itself before.
+ */
+static inline struct nlattr **numabuf_dump_attrs(struct netlink_callback *cb)
+{
+#ifdef NUMABUF_HAVE_GENL_INFO_DUMP
+	return genl_info_dump(cb)->attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
 #endif
 }
 

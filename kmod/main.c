@@ -18,13 +18,22 @@ static int __init numabuf_init(void)
 	if (ret)
 		goto err_alloc;
 	numabuf_stats_init();
+	/* The family first: the first buffer's event has somewhere to go. */
+	ret = numabuf_nl_init();
+	if (ret) {
+		pr_err("numabuf: cannot register the netlink family: %d\n",
+		       ret);
+		goto err_stats;
+	}
 	ret = numabuf_dev_register();
 	if (ret) {
 		pr_err("numabuf: cannot register /dev/numabuf: %d\n", ret);
-		goto err_stats;
+		goto err_nl;
 	}
 	return 0;
 
+err_nl:
+	numabuf_nl_exit();
 err_stats:
 	numabuf_stats_exit();
 	numabuf_pool_exit();
@@ -40,6 +49,7 @@ err_alloc:
 static void __exit numabuf_exit(void)
 {
 	numabuf_dev_unregister();
+	numabuf_nl_exit();
 	numabuf_stats_exit();
 	numabuf_pool_exit();
 	numabuf_alloc_exit();

@@ -9,6 +9,7 @@
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
+#include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
@@ -47,6 +48,18 @@ struct numabuf_charge {
 };
 
 /**
+ * struct numabuf_limits - the caps of account.c and what is held
+ * @max_bytes:	bytes all buffers may hold, 0 for no cap
+ * @max_user_bytes: bytes one user's buffers may hold, 0 for no cap
+ * @total_bytes: bytes all buffers hold now
+ */
+struct numabuf_limits {
+	u64 max_bytes;
+	u64 max_user_bytes;
+	u64 total_bytes;
+};
+
+/**
  * struct numabuf_buf - one physically contiguous buffer
  * @ref:	held by the handle in its file and by every VMA mapping it
  * @page:	first page; the buffer is @nr_pages pages from here, each an
@@ -60,6 +73,10 @@ struct numabuf_charge {
  * @source:	NUMABUF_SOURCE_* the memory came from
  * @pool_region: with NUMABUF_SOURCE_POOL, the pool region of the memory
  * @pool_link:	on the pool's list of memory to zero, after the release
+ * @id:		system-wide id, in numabuf_bufs (buf.c) while the buffer lives
+ * @pid:	thread group of the allocating task
+ * @comm:	command name of the allocating task
+ * @created:	creation time, ns since the epoch
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -73,6 +90,10 @@ struct numabuf_buf {
 	u32 source;
 	struct numabuf_region *pool_region;
 	struct list_head pool_link;
+	u32 id;
+	struct pid *pid;
+	char comm[TASK_COMM_LEN];
+	u64 created;
 };
 
 /**
@@ -81,12 +102,31 @@ struct numabuf_buf {
  * @bytes:	bytes it holds, free or in buffers
  * @free:	bytes free, including memory still being zeroed
  * @largest:	largest block free now
+ * @low:	low watermark, 0 for none
  */
 struct numabuf_pool_stat {
 	u64 target;
 	u64 bytes;
 	u64 free;
 	u64 largest;
+	u64 low;
+};
+
+/* Sources are numbered from 1 (NUMABUF_SOURCE_*). */
+#define NUMABUF_NR_SOURCES	3
+
+/**
+ * struct numabuf_node_counters - a node's counters as stats.c keeps them
+ * @buffers:	live buffers
+ * @bytes:	bytes in live buffers
+ * @allocs:	allocations by source (index NUMABUF_SOURCE_* - 1)
+ * @fails:	failed attempts by source
+ */
+struct numabuf_node_counters {
+	u64 buffers;
+	u64 bytes;
+	u64 allocs[NUMABUF_NR_SOURCES];
+	u64 fails[NUMABUF_NR_SOURCES];
 };
 
 /**
@@ -109,6 +149,9 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 /* account.c */
 int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
+void numabuf_limits_get(struct numabuf_limits *lim);
+void numabuf_limits_set_max(u64 bytes);
+void numabuf_limits_set_max_user(u64 bytes);
 
 /* alloc.c */
 int numabuf_alloc_init(void);
@@ -127,12 +170,16 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only);
 void numabuf_pool_free(struct numabuf_buf *buf);
 int numabuf_pool_resize(int node, u64 bytes);
 void numabuf_pool_get(int node, struct numabuf_pool_stat *st);
+void numabuf_pool_set_low(int node, u64 bytes);
 
 /* buf.c */
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp);
 void numabuf_buf_get(struct numabuf_buf *buf);
 void numabuf_buf_put(struct numabuf_buf *buf);
+int numabuf_bufs_walk(unsigned long *id,
+		      int (*fn)(const struct numabuf_buf *buf, void *arg),
+		      void *arg);
 
 /* mmap.c */
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
@@ -141,8 +188,17 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
 void numabuf_stats_add(int node, u64 bytes);
 void numabuf_stats_sub(int node, u64 bytes);
 void numabuf_stats_alloc(int node, u32 source, int ret);
+void numabuf_stats_node(int node, struct numabuf_node_counters *c);
 void numabuf_stats_init(void);
 void numabuf_stats_exit(void);
+
+/* netlink.c */
+int numabuf_nl_init(void);
+void numabuf_nl_exit(void);
+void numabuf_nl_buf_created(const struct numabuf_buf *buf);
+void numabuf_nl_buf_freed(const struct numabuf_buf *buf);
+void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err);
+void numabuf_nl_pool_low(int node);
 
 /* dev.c */
 struct numabuf_buf *numabuf_file_get(struct numabuf_file *nf,

@@ -84,6 +84,9 @@ struct numabuf_region {
  * @nr_pages:	pages the pool holds: free, dirty or in buffers
  * @nr_free:	pages in the free lists (zeroed)
  * @nr_dirty:	pages of freed buffers waiting to be zeroed
+ * @low:	low watermark in pages (0: none)
+ * @below:	free pages fell below @low and the event was sent; cleared
+ *		when they are back at @low
  * @free_area:	free blocks by order, linked through page->lru
  * @regions:	struct numabuf_region list
  * @units:	struct numabuf_region by unit (pfn >> NUMABUF_POOL_UNIT_ORDER)
@@ -98,6 +101,8 @@ struct numabuf_node_pool {
 	unsigned long nr_pages;
 	unsigned long nr_free;
 	unsigned long nr_dirty;
+	unsigned long low;
+	bool below;
 	struct list_head free_area[NUMABUF_POOL_ORDERS];
 	struct list_head regions;
 	struct xarray units;
@@ -222,6 +227,26 @@ static struct page *numabuf_pool_take(struct numabuf_node_pool *pool,
 	return page;
 }
 
+/*
+ * Has the pool just fallen below its low watermark?  True once per fall:
+ * the caller sends the event, after dropping the lock.
+ */
+static bool numabuf_pool_fell_low(struct numabuf_node_pool *pool)
+{
+	bool low;
+
+	lockdep_assert_held(&pool->lock);
+	low = pool->nr_free + pool->nr_dirty < pool->low;
+	if (!low) {
+		pool->below = false;
+		return false;
+	}
+	if (pool->below)
+		return false;
+	pool->below = true;
+	return true;
+}
+
 /**
  * numabuf_pool_alloc - a buffer's memory from its node's pool
  * @buf:	buffer with @nr_pages set; @page and @pool_region are set
@@ -238,7 +263,7 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
 	struct page *page = NULL;
-	bool waited = false;
+	bool waited = false, fell = false;
 	int ret;
 
 	if (!READ_ONCE(pool->nr_pages)) {
@@ -254,6 +279,7 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 		spin_lock(&pool->lock);
 		page = numabuf_pool_take(pool, buf->nr_pages, &buf->pool_region);
 		if (page || waited || !pool->nr_dirty) {
+			fell = page && numabuf_pool_fell_low(pool);
 			spin_unlock(&pool->lock);
 			break;
 		}
@@ -266,9 +292,32 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 		buf->page = page;
 		buf->source = NUMABUF_SOURCE_POOL;
 	}
+	if (fell)
+		numabuf_nl_pool_low(node);
 out:
 	numabuf_stats_alloc(node, NUMABUF_SOURCE_POOL, ret);
 	return ret;
+}
+
+/**
+ * numabuf_pool_set_low - set a node's low watermark
+ * @node:	node with memory
+ * @bytes:	the watermark, rounded up to pages; 0 for none
+ *
+ * A pool already below the new watermark is announced at once.
+ */
+void numabuf_pool_set_low(int node, u64 bytes)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[node];
+	bool fell;
+
+	spin_lock(&pool->lock);
+	pool->low = min_t(u64, DIV_ROUND_UP_ULL(bytes, PAGE_SIZE), ULONG_MAX);
+	pool->below = false;
+	fell = numabuf_pool_fell_low(pool);
+	spin_unlock(&pool->lock);
+	if (fell)
+		numabuf_nl_pool_low(node);
 }
 
 /**
@@ -285,6 +334,7 @@ void numabuf_pool_free(struct numabuf_buf *buf)
 	spin_lock(&pool->lock);
 	list_add_tail(&buf->pool_link, &pool->dirty);
 	pool->nr_dirty += buf->nr_pages;
+	numabuf_pool_fell_low(pool);	/* rearms the event when back up */
 	spin_unlock(&pool->lock);
 	queue_work(system_unbound_wq, &pool->zero_work);
 }
@@ -624,6 +674,7 @@ void numabuf_pool_get(int node, struct numabuf_pool_stat *st)
 	st->target = (u64)pool->target << PAGE_SHIFT;
 	st->bytes = (u64)pool->nr_pages << PAGE_SHIFT;
 	st->free = (u64)(pool->nr_free + pool->nr_dirty) << PAGE_SHIFT;
+	st->low = (u64)pool->low << PAGE_SHIFT;
 	order = numabuf_pool_top_order(pool);
 	if (order < NUMABUF_POOL_ORDERS)
 		st->largest = (u64)PAGE_SIZE << order;

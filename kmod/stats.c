@@ -14,9 +14,6 @@
 
 #include "numabuf_priv.h"
 
-/* Sources are numbered from 1 (NUMABUF_SOURCE_*). */
-#define NUMABUF_NR_SOURCES	3
-
 struct numabuf_node_stats {
 	atomic64_t buffers;
 	atomic64_t bytes;
@@ -53,6 +50,24 @@ void numabuf_stats_alloc(int node, u32 source, int ret)
 		atomic64_inc(&st->fails[source - 1]);
 	else
 		atomic64_inc(&st->allocs[source - 1]);
+}
+
+/**
+ * numabuf_stats_node - read a node's counters
+ * @node:	any possible node
+ * @c:		filled in
+ */
+void numabuf_stats_node(int node, struct numabuf_node_counters *c)
+{
+	struct numabuf_node_stats *st = &numabuf_stats[node];
+	int i;
+
+	c->buffers = atomic64_read(&st->buffers);
+	c->bytes = atomic64_read(&st->bytes);
+	for (i = 0; i < NUMABUF_NR_SOURCES; i++) {
+		c->allocs[i] = atomic64_read(&st->allocs[i]);
+		c->fails[i] = atomic64_read(&st->fails[i]);
+	}
 }
 
 static int numabuf_nodes_show(struct seq_file *m, void *unused)

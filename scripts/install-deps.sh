@@ -7,8 +7,9 @@ set -eu
 PKGS="build-essential pkg-config kmod cpio busybox-static qemu-system-x86
 linux-image-amd64 linux-headers-amd64
 linux-image-6.12-amd64 linux-headers-6.12-amd64
-libmnl-dev libnuma-dev numactl dkms sparse linux-source-6.1
-bc bison flex libelf-dev libssl-dev dwarves python3 xz-utils gnuplot-nox"
+libmnl-dev libnl-3-dev libnl-genl-3-dev libnuma-dev numactl dkms sparse
+linux-source-6.1
+bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox"
 
 missing=""
 for p in $PKGS; do
