@@ -181,6 +181,208 @@ int numabuf_pool_get(struct numabuf_ctx *ctx, int node,
 int numabuf_pool_set(struct numabuf_ctx *ctx, int node, uint64_t bytes,
 		     struct numabuf_poolinfo *info);
 
+
+/* ---- control plane: the "numabuf" generic netlink family ---------------- */
+
+/*
+ * A netlink socket to the numabuf family (through libmnl), for reading
+ * node statistics and the system's buffers, setting pools and limits, and
+ * receiving events.  It needs no open device and no buffer.
+ *
+ * Functions return 0 (or a count) or -errno.  When the kernel explains a
+ * refusal (the extended ACK), numabuf_nl_errmsg() gives its message until
+ * the next call on the handle, with the attribute it names: "no such node
+ * (attribute 'node')".  A handle is for one thread at a time.
+ */
+struct numabuf_nl;
+
+/*
+ * Open a socket and resolve the family.  Returns 0 and sets *nl, or
+ * -ENOENT when the module (and so the family) is not loaded, -EPROTO when
+ * the kernel's family is older than version 1, or another -errno.
+ */
+int numabuf_nl_open(struct numabuf_nl **nl);
+
+/* Close the socket and free the handle.  NULL is ignored. */
+void numabuf_nl_close(struct numabuf_nl *nl);
+
+/* The socket, e.g. to poll() for events after numabuf_nl_subscribe(). */
+int numabuf_nl_fd(const struct numabuf_nl *nl);
+
+/*
+ * The kernel's message for the last call that failed, "" when it gave
+ * none or the call succeeded.  Valid until the next call on @nl.
+ */
+const char *numabuf_nl_errmsg(const struct numabuf_nl *nl);
+
+/**
+ * struct numabuf_nodestat - one node, as node-get reports it (bytes)
+ * @node:	node id
+ * @mem_total:	memory the node manages
+ * @mem_free:	free memory on the node
+ * @pool_target, @pool_size, @pool_free, @pool_largest, @pool_low:
+ *		the pool (see struct numabuf_poolinfo) and its low watermark
+ * @buffers, @bytes: live buffers on the node and their bytes
+ * @allocs, @fails: allocations and failed attempts by source, indexed by
+ *		NUMABUF_SOURCE_* - 1 (pages, range, pool)
+ * @reserved0, @reserved: zero; room for later fields
+ */
+struct numabuf_nodestat {
+	int32_t  node;
+	uint32_t reserved0;
+	uint64_t mem_total;
+	uint64_t mem_free;
+	uint64_t pool_target;
+	uint64_t pool_size;
+	uint64_t pool_free;
+	uint64_t pool_largest;
+	uint64_t pool_low;
+	uint64_t buffers;
+	uint64_t bytes;
+	uint64_t allocs[3];
+	uint64_t fails[3];
+	uint64_t reserved[4];
+};
+
+/*
+ * One node (numabuf_nl_node_get) or every node with memory
+ * (numabuf_nl_nodes, which calls @cb for each in order of id and stops
+ * early, returning what @cb returned, when @cb returns nonzero).
+ * -ENODEV: no such node or no memory on it.
+ */
+int numabuf_nl_node_get(struct numabuf_nl *nl, int node,
+			struct numabuf_nodestat *st);
+int numabuf_nl_nodes(struct numabuf_nl *nl,
+		     int (*cb)(const struct numabuf_nodestat *st, void *arg),
+		     void *arg);
+
+/**
+ * struct numabuf_bufstat - one buffer of the system, or an event about one
+ * @id:		system-wide id (0 in an alloc-failed event)
+ * @node:	node of the memory (asked for, in an alloc-failed event)
+ * @size:	bytes (asked for, in an alloc-failed event)
+ * @flags:	NUMABUF_F_* given at allocation
+ * @source:	NUMABUF_SOURCE_*
+ * @pid:	allocating process, in the reader's pid namespace (0: not
+ *		visible there)
+ * @uid:	user charged for it
+ * @map_count:	mappings in all processes
+ * @created_ns:	creation time, ns since the epoch
+ * @phys:	physical address, 0 unless the reader has CAP_SYS_ADMIN
+ * @error:	alloc-failed events: why, a positive errno
+ * @comm:	command name of the allocating task
+ * @reserved:	zero; room for later fields
+ *
+ * Fields the message did not carry are zero.
+ */
+struct numabuf_bufstat {
+	uint32_t id;
+	int32_t  node;
+	uint64_t size;
+	uint32_t flags;
+	uint32_t source;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t map_count;
+	uint32_t error;
+	uint64_t created_ns;
+	uint64_t phys;
+	char     comm[16];
+	uint64_t reserved[4];
+};
+
+/**
+ * struct numabuf_buf_filter - which buffers numabuf_nl_bufs() lists
+ * @node:	only this node, or -1 for any
+ * @pid:	only buffers this process allocated, or 0 for any
+ * @uid:	only this user's buffers, or -1 for any
+ */
+struct numabuf_buf_filter {
+	int32_t node;
+	uint32_t pid;
+	int64_t uid;
+};
+
+/*
+ * Every live buffer of the system (matching @filter, which may be NULL),
+ * each once, in order of id.  Without CAP_SYS_ADMIN the kernel shows only
+ * the caller's own buffers, and no physical addresses.  @cb as for
+ * numabuf_nl_nodes().  Returns 0, what @cb returned, or -errno.
+ */
+int numabuf_nl_bufs(struct numabuf_nl *nl,
+		    const struct numabuf_buf_filter *filter,
+		    int (*cb)(const struct numabuf_bufstat *st, void *arg),
+		    void *arg);
+
+/*
+ * Set @node's pool target (if @target is not NULL) and its low watermark
+ * (if @low is not NULL), as NUMABUF_IOC_POOL_SET does.  Needs CAP_NET_ADMIN
+ * and CAP_SYS_ADMIN (-EPERM).  -ENOMEM: the node cannot give the memory.
+ */
+int numabuf_nl_pool_set(struct numabuf_nl *nl, int node,
+			const uint64_t *target, const uint64_t *low);
+
+/**
+ * struct numabuf_limits - caps on the memory numabuf holds (bytes)
+ * @max_bytes:	all buffers together, 0 for no cap
+ * @max_user_bytes: the buffers of one user, 0 for no cap
+ * @total_bytes: what all buffers hold now (read only)
+ * @reserved:	zero; room for later fields
+ */
+struct numabuf_limits {
+	uint64_t max_bytes;
+	uint64_t max_user_bytes;
+	uint64_t total_bytes;
+	uint64_t reserved[5];
+};
+
+/* Read the caps.  Any user may. */
+int numabuf_nl_limit_get(struct numabuf_nl *nl, struct numabuf_limits *lim);
+
+/*
+ * Set the caps whose pointer is not NULL.  Needs CAP_NET_ADMIN (-EPERM).
+ * A cap below what is held refuses new buffers; live ones stay.
+ */
+int numabuf_nl_limit_set(struct numabuf_nl *nl, const uint64_t *max_bytes,
+			 const uint64_t *max_user_bytes);
+
+/* Event types: the family's notification commands. */
+enum numabuf_event_type {
+	NUMABUF_EVENT_BUF_CREATED = NUMABUF_CMD_BUF_CREATED_NTF,
+	NUMABUF_EVENT_BUF_FREED = NUMABUF_CMD_BUF_FREED_NTF,
+	NUMABUF_EVENT_ALLOC_FAILED = NUMABUF_CMD_ALLOC_FAILED_NTF,
+	NUMABUF_EVENT_POOL_LOW = NUMABUF_CMD_POOL_LOW_NTF,
+};
+
+/**
+ * struct numabuf_event - one event
+ * @type:	enum numabuf_event_type
+ * @buf:	buffer events and alloc-failed: what the event carried
+ * @node:	pool-low: the node and its pool (node, pool_* fields)
+ */
+struct numabuf_event {
+	uint32_t type;
+	struct numabuf_bufstat buf;
+	struct numabuf_nodestat node;
+};
+
+/*
+ * Join the events group.  From then on the handle is for events only:
+ * use another for requests.  Needs CAP_SYS_ADMIN (-EPERM).
+ */
+int numabuf_nl_subscribe(struct numabuf_nl *nl);
+
+/*
+ * Wait for the next batch of events (or, with @nonblock, take what is
+ * there) and call @cb for each, in the order the kernel sent them.  Returns
+ * the number of events, what @cb returned when it returned nonzero,
+ * -EAGAIN (nonblock, nothing there), or -ENOBUFS when the socket
+ * overflowed and events were lost (the handle stays usable).
+ */
+int numabuf_nl_events(struct numabuf_nl *nl, int nonblock,
+		      int (*cb)(const struct numabuf_event *ev, void *arg),
+		      void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
-#     under the version node it first appeared in (NUMABUF_0.1, _0.2),
+#     under the version node it first appeared in (NUMABUF_0.1, _0.2, _0.3),
 #     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
@@ -87,6 +87,18 @@ numabuf_fd
 numabuf_free
 numabuf_handle
 numabuf_info
+numabuf_nl_bufs
+numabuf_nl_close
+numabuf_nl_errmsg
+numabuf_nl_events
+numabuf_nl_fd
+numabuf_nl_limit_get
+numabuf_nl_limit_set
+numabuf_nl_node_get
+numabuf_nl_nodes
+numabuf_nl_open
+numabuf_nl_pool_set
+numabuf_nl_subscribe
 numabuf_node
 numabuf_open
 numabuf_phys
@@ -96,8 +108,9 @@ numabuf_size"
 # Symbols added after 0.1, each with its version node.
 api_02="numabuf_pool_get
 numabuf_pool_set"
+api_03=$(echo "$api" | grep '^numabuf_nl_')
 
-version=0.2.0
+version=0.3.0
 so=$src/lib/libnumabuf.so.$version
 if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
 	[ "$(readlink "$src/lib/libnumabuf.so.0")" = "libnumabuf.so.$version" ]; then
@@ -124,7 +137,9 @@ else
 fi
 # Each symbol carries the version node it first appeared in.
 echo "$api" | while read -r f; do
-	if echo "$api_02" | grep -qx "$f"; then
+	if echo "$api_03" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.3"
+	elif echo "$api_02" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.2"
 	else
 		echo "$f@@NUMABUF_0.1"
