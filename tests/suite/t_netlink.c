@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control plane through libnumabuf (lib/netlink.c, libmnl): node
+ * statistics against sysfs, complete dumps of 10,000 buffers while others
+ * come and go, the kernel's explanations with the attribute named, what an
+ * unprivileged user may see and do, events in order, the pool's low
+ * watermark and the caps taking effect.  Buffers are made with the raw
+ * ioctls; t_nlwire.c checks the wire format with libnl-3.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <numabuf.h>
+
+#include "harness.h"
+#include "nbutil.h"
+
+#define MIB	(1024ULL * 1024)
+
+static struct numabuf_nl *nl_open_ok(void)
+{
+	struct numabuf_nl *nl;
+	int ret = numabuf_nl_open(&nl);
+
+	NB_CHECK(!ret, "numabuf_nl_open: %s", strerror(-ret));
+	return nl;
+}
+
+/* The nodes with memory, from sysfs: how many. */
+static int mem_nodes(int *nodes)
+{
+	char line[256], *p = line;
+	int n = 0, a, b, k;
+	FILE *f = fopen("/sys/devices/system/node/has_memory", "r");
+
+	NB_CHECK(f && fgets(line, sizeof(line), f), "has_memory unreadable");
+	fclose(f);
+	while (*p && *p != '\n') {
+		k = 0;
+		if (sscanf(p, "%d-%d%n", &a, &b, &k) == 2 && k) {
+			p += k;
+		} else {
+			NB_CHECK(sscanf(p, "%d%n", &a, &k) == 1, "has_memory: %s",
+				 line);
+			b = a;
+			p += k;
+		}
+		while (a <= b && n < NB_MAX_NODES)
+			nodes[n++] = a++;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+/* A "Node N Key:  V kB" line of the node's meminfo, in bytes. */
+static unsigned long long node_meminfo(int node, const char *key)
+{
+	char path[96], line[256], k[64];
+	unsigned long long v = 0;
+	int nd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
+		 node);
+	f = fopen(path, "r");
+	NB_CHECK(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %d %63[^:]: %llu", &nd, k, &v) == 3 &&
+		    !strcmp(k, key))
+			break;
+	fclose(f);
+	return v * 1024;
+}
+
+struct node_list {
+	struct numabuf_nodestat st[NB_MAX_NODES];
+	int n;
+};
+
+static int collect_node(const struct numabuf_nodestat *st, void *arg)
+{
+	struct node_list *l = arg;
+
+	NB_CHECK(l->n < NB_MAX_NODES, "too many nodes");
+	l->st[l->n++] = *st;
+	return 0;
+}
+
+NB_TEST(nl_nodes_match_sysfs,
+	"node-get dump lists exactly the nodes sysfs says have memory, in order, and mem-total/mem-free agree with each node's meminfo; node-get do gives the same node")
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_nodestat one;
+	struct node_list l = { .n = 0 };
+	int nodes[NB_MAX_NODES], n, i, ret;
+	unsigned long long total, free;
+
+	n = mem_nodes(nodes);
+	ret = numabuf_nl_nodes(nl, collect_node, &l);
+	NB_CHECK(!ret, "numabuf_nl_nodes: %s (%s)", strerror(-ret),
+		 numabuf_nl_errmsg(nl));
+	NB_CHECK(l.n == n, "%d nodes listed, sysfs has %d with memory", l.n, n);
+	for (i = 0; i < n; i++) {
+		NB_CHECK(l.st[i].node == nodes[i], "entry %d is node %d, not %d",
+			 i, l.st[i].node, nodes[i]);
+		total = node_meminfo(nodes[i], "MemTotal");
+		free = node_meminfo(nodes[i], "MemFree");
+		NB_CHECK(l.st[i].mem_total == total,
+			 "node %d: mem-total %llu, meminfo %llu", nodes[i],
+			 (unsigned long long)l.st[i].mem_total, total);
+		NB_CHECK(l.st[i].mem_free <= l.st[i].mem_total &&
+			 l.st[i].mem_free + 64 * MIB > free &&
+			 free + 64 * MIB > l.st[i].mem_free,
+			 "node %d: mem-free %llu, meminfo %llu", nodes[i],
+			 (unsigned long long)l.st[i].mem_free, free);
+		ret = numabuf_nl_node_get(nl, nodes[i], &one);
+		NB_CHECK(!ret && one.node == nodes[i] &&
+			 one.mem_total == l.st[i].mem_total,
+			 "node-get %d: %s", nodes[i], strerror(-ret));
+	}
+	numabuf_nl_close(nl);
+}
+
+NB_TEST(nl_node_counters,
+	"a 64 MiB and two small buffers on a node: node-get's buffers, bytes and allocations by source grow by exactly them, and the node's free memory (zoneinfo: free pages and per-CPU lists) falls by at least 60 MiB")
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_nodestat a, b;
+	int nodes[NB_MAX_NODES], node, fd = nb_open();
+	unsigned long long free0, free1;
+
+	mem_nodes(nodes);
+	node = nodes[0];
+	NB_CHECK(!numabuf_nl_node_get(nl, node, &a), "node-get");
+	free0 = nb_free_kb(node) * 1024ULL;
+	nb_alloc_ok(fd, 8192, node, NUMABUF_F_NO_POOL);
+	nb_alloc_ok(fd, 2 * MIB, node, NUMABUF_F_NO_POOL);
+	nb_alloc_ok(fd, 64 * MIB, node, NUMABUF_F_NO_POOL);
+	free1 = nb_free_kb(node) * 1024ULL;
+	NB_CHECK(!numabuf_nl_node_get(nl, node, &b), "node-get");
+	NB_CHECK(b.buffers == a.buffers + 3, "buffers %llu -> %llu",
+		 (unsigned long long)a.buffers, (unsigned long long)b.buffers);
+	NB_CHECK(b.bytes == a.bytes + 8192 + 66 * MIB, "bytes %llu -> %llu",
+		 (unsigned long long)a.bytes, (unsigned long long)b.bytes);
+	NB_CHECK(b.allocs[NUMABUF_SOURCE_PAGES - 1] ==
+		 a.allocs[NUMABUF_SOURCE_PAGES - 1] + 2 &&
+		 b.allocs[NUMABUF_SOURCE_RANGE - 1] ==
+		 a.allocs[NUMABUF_SOURCE_RANGE - 1] + 1,
+		 "allocations by source did not grow by 2 pages, 1 range");
+	NB_CHECK(free0 > free1 && free0 - free1 >= 60 * MIB,
+		 "free memory of node %d fell by %lld KiB only", node,
+		 (long long)(free0 - free1) / 1024);
+	close(fd);
+	numabuf_nl_close(nl);
+}
+
+/* ---- dumps --------------------------------------------------------------- */
+
+#define DUMP_BUFS	10000
+
+struct dump_seen {
+	uint8_t *seen;		/* by id */
+	uint32_t max_id;
+	unsigned int mine, dups, others;
+	pid_t pid;
+};
+
+static int count_buf(const struct numabuf_bufstat *st, void *arg)
+{
+	struct dump_seen *d = arg;
+
+	if (st->pid != (uint32_t)d->pid) {
+		d->others++;
+		return 0;
+	}
+	NB_CHECK(st->id && st->id <= d->max_id, "id %u out of range", st->id);
+	NB_CHECK(st->size == NB_PAGE, "buffer %u: size %llu", st->id,
+		 (unsigned long long)st->size);
+	if (d->seen[st->id]++)
+		d->dups++;
+	else
+		d->mine++;
+	return 0;
+}
+
+/* Another process allocating and freeing all the time, until killed. */
+static pid_t churn(int node)
+{
+	pid_t pid = fork();
+	uint32_t h[64] = { 0 };
+	struct numabuf_alloc a;
+	unsigned int i;
+	int fd;
+
+	NB_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid)
+		return pid;
+	fd = nb_open();
+	for (i = 0;; i = (i + 1) % 64) {
+		if (h[i])
+			nb_free(fd, h[i]);
+		h[i] = nb_alloc(fd, NB_PAGE << (i % 4), node, 0, &a) ? 0 :
+		       a.handle;
+	}
+}
+
+NB_TEST_TIMEOUT(nl_dump_10000,
+		"10,000 buffers of one process are each listed exactly once by buf-get (filtered by pid and unfiltered), five times over, while another process allocates and frees buffers all along",
+		600)
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct dump_seen d = { .pid = getpid() };
+	int nodes[NB_MAX_NODES], fd = nb_open(), round, ret, status;
+	struct numabuf_alloc a;
+	pid_t other;
+	int i;
+
+	mem_nodes(nodes);
+	for (i = 0; i < DUMP_BUFS; i++) {
+		ret = nb_alloc(fd, NB_PAGE, nodes[0], 0, &a);
+		NB_CHECK(!ret, "buffer %d: %s", i, strerror(-ret));
+	}
+	/* Ids are below 2^32; the churn's and ours stay far below this. */
+	d.max_id = 1U << 26;
+	d.seen = calloc(d.max_id + 1, 1);
+	NB_CHECK(d.seen, "calloc");
+	other = churn(nodes[0]);
+
+	for (round = 0; round < 5; round++) {
+		memset(d.seen, 0, d.max_id + 1);
+		d.mine = d.dups = d.others = 0;
+		f.pid = round % 2 ? 0 : (uint32_t)getpid();
+		ret = numabuf_nl_bufs(nl, &f, count_buf, &d);
+		NB_CHECK(!ret, "round %d: numabuf_nl_bufs: %s (%s)", round,
+			 strerror(-ret), numabuf_nl_errmsg(nl));
+		NB_CHECK(d.mine == DUMP_BUFS && !d.dups,
+			 "round %d (%s): %u of ours listed, %u twice", round,
+			 f.pid ? "by pid" : "all", d.mine, d.dups);
+		NB_CHECK(!f.pid || !d.others,
+			 "filtered by pid, %u other buffers listed", d.others);
+		nb_note("round %d (%s): %u ours, %u of the churning process",
+			round, f.pid ? "by pid" : "all", d.mine, d.others);
+	}
+	kill(other, SIGKILL);
+	waitpid(other, &status, 0);
+	free(d.seen);
+	close(fd);
+	numabuf_nl_close(nl);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+NB_TEST(nl_errmsg_names_attribute,
+	"refusals carry the kernel's message naming the attribute by its spec name (no such node, in a do; pid out of range, in a dump), or saying nothing was given; errno matches; a good call clears the message")
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_nodestat st;
+	const char *m;
+	int ret;
+
+	ret = numabuf_nl_node_get(nl, 100000, &st);
+	m = numabuf_nl_errmsg(nl);
+	NB_CHECK(ret == -ENODEV, "node 100000: %s", strerror(-ret));
+	NB_CHECK(!strcmp(m, "id: no such node with memory"),
+		 "message '%s'", m);
+
+	ret = numabuf_nl_pool_set(nl, 0, NULL, NULL);
+	m = numabuf_nl_errmsg(nl);
+	NB_CHECK(ret == -EINVAL && strstr(m, "nothing to set"),
+		 "empty pool-set: %s, '%s'", strerror(-ret), m);
+
+	ret = numabuf_nl_limit_set(nl, NULL, NULL);
+	m = numabuf_nl_errmsg(nl);
+	NB_CHECK(ret == -EINVAL && strstr(m, "nothing to set"),
+		 "empty limit-set: %s, '%s'", strerror(-ret), m);
+
+	f.pid = 1U << 30;
+	ret = numabuf_nl_bufs(nl, &f, count_buf, NULL);
+	m = numabuf_nl_errmsg(nl);
+	NB_CHECK(ret == -EINVAL && !strcmp(m, "pid: out of range"),
+		 "pid 2^30: %s, '%s'", strerror(-ret), m);
+
+	/* A good call clears the message. */
+	ret = numabuf_nl_node_get(nl, 0, &st);
+	NB_CHECK(!ret && !numabuf_nl_errmsg(nl)[0], "node 0: %s, '%s'",
+		 strerror(-ret), numabuf_nl_errmsg(nl));
+	numabuf_nl_close(nl);
+}
+
+/* ---- who may do what ----------------------------------------------------- */
+
+struct own_list {
+	unsigned int n, with_phys, not_mine;
+	uint64_t size;
+	uint32_t id;
+};
+
+static int list_own(const struct numabuf_bufstat *st, void *arg)
+{
+	struct own_list *o = arg;
+
+	o->n++;
+	if (st->phys)
+		o->with_phys++;
+	if (st->uid != NB_NOBODY)
+		o->not_mine++;
+	o->size = st->size;
+	o->id = st->id;
+	return 0;
+}
+
+static int find_id(const struct numabuf_bufstat *st, void *arg)
+{
+	struct numabuf_bufstat *want = arg;
+
+	if (st->id == want->id)
+		*want = *st;
+	return 0;
+}
+
+NB_TEST(nl_unprivileged,
+	"as nobody: nodes and limits can be read; pool-set, limit-set and joining events give EPERM; buf-get lists only nobody's own buffer (root's are hidden) and never a physical address, which root does see")
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_bufstat st = { 0 };
+	struct own_list o = { 0 };
+	int fd = nb_open(), p[2], status, ret;
+	uint64_t v = 0;
+	pid_t pid;
+
+	nb_alloc_ok(fd, 3 * NB_PAGE, 0, 0);	/* root's, hidden */
+	NB_SYS(pipe(p));
+	pid = fork();
+	NB_CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct numabuf_nl *unl;
+		struct numabuf_limits lim;
+		struct numabuf_nodestat ns;
+
+		close(p[0]);
+		nb_drop_privileges();
+		nb_alloc_ok(fd, 5 * NB_PAGE, 0, 0);	/* nobody's own */
+		unl = nl_open_ok();
+		NB_CHECK(!numabuf_nl_node_get(unl, 0, &ns), "node-get");
+		NB_CHECK(!numabuf_nl_limit_get(unl, &lim), "limit-get");
+		ret = numabuf_nl_pool_set(unl, 0, &v, NULL);
+		NB_CHECK(ret == -EPERM, "pool-set: %s", strerror(-ret));
+		ret = numabuf_nl_limit_set(unl, &v, NULL);
+		NB_CHECK(ret == -EPERM, "limit-set: %s", strerror(-ret));
+		ret = numabuf_nl_bufs(unl, NULL, list_own, &o);
+		NB_CHECK(!ret, "buf-get: %s", strerror(-ret));
+		NB_CHECK(o.n == 1 && !o.not_mine && !o.with_phys &&
+			 o.size == 5 * NB_PAGE,
+			 "nobody sees %u buffers, %u not its own, %u with phys",
+			 o.n, o.not_mine, o.with_phys);
+		ret = numabuf_nl_subscribe(unl);
+		NB_CHECK(ret == -EPERM, "subscribe: %s", strerror(-ret));
+		NB_CHECK(write(p[1], &o.id, sizeof(o.id)) == sizeof(o.id),
+			 "write");
+		/* Keep the buffer until root has looked at it. */
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	NB_CHECK(read(p[0], &st.id, sizeof(st.id)) == sizeof(st.id),
+		 "the child failed");
+	ret = numabuf_nl_bufs(nl, NULL, find_id, &st);
+	NB_CHECK(!ret && st.size == 5 * NB_PAGE && st.uid == NB_NOBODY &&
+		 st.phys && st.pid == (uint32_t)pid,
+		 "root's view of nobody's buffer %u: size %llu uid %u pid %u phys %#llx",
+		 st.id, (unsigned long long)st.size, st.uid, st.pid,
+		 (unsigned long long)st.phys);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(fd);
+	numabuf_nl_close(nl);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+#define MAX_EVENTS	32
+
+struct ev_log {
+	struct numabuf_event ev[MAX_EVENTS];
+	int n;
+};
+
+static int log_event(const struct numabuf_event *ev, void *arg)
+{
+	struct ev_log *l = arg;
+
+	if (l->n < MAX_EVENTS)
+		l->ev[l->n] = *ev;
+	l->n++;
+	return 0;
+}
+
+/* Read events until @want have come or 5 s pass with none. */
+static void wait_events(struct numabuf_nl *ev, struct ev_log *l, int want)
+{
+	struct pollfd pfd = { .fd = numabuf_nl_fd(ev), .events = POLLIN };
+	int ret;
+
+	while (l->n < want) {
+		ret = poll(&pfd, 1, 5000 * nb_slow());
+		NB_CHECK(ret > 0, "%d of %d events came", l->n, want);
+		ret = numabuf_nl_events(ev, 1, log_event, l);
+		NB_CHECK(ret >= 0 || ret == -EAGAIN, "numabuf_nl_events: %s",
+			 strerror(-ret));
+	}
+}
+
+static const char *ev_name(uint32_t t)
+{
+	switch (t) {
+	case NUMABUF_EVENT_BUF_CREATED: return "created";
+	case NUMABUF_EVENT_BUF_FREED: return "freed";
+	case NUMABUF_EVENT_ALLOC_FAILED: return "alloc-failed";
+	case NUMABUF_EVENT_POOL_LOW: return "pool-low";
+	}
+	return "?";
+}
+
+static void expect_event(const struct ev_log *l, int i, uint32_t type,
+			 uint32_t id, uint64_t size, int node)
+{
+	const struct numabuf_event *e = &l->ev[i];
+
+	NB_CHECK(e->type == type && (!id || e->buf.id == id) &&
+		 e->buf.size == size && e->buf.node == node,
+		 "event %d: %s id %u size %llu node %d; expected %s %u %llu %d",
+		 i, ev_name(e->type), e->buf.id,
+		 (unsigned long long)e->buf.size, e->buf.node, ev_name(type),
+		 id, (unsigned long long)size, node);
+}
+
+NB_TEST(nl_events_in_order,
+	"subscribed to events: alloc A, alloc B on the other node, free A, a strict allocation larger than the node, close (frees B) give created A, created B, freed A, alloc-failed (ENOMEM, size and node asked), freed B, in that order, with pid, uid and comm")
+{
+	struct numabuf_nl *ev = nl_open_ok(), *nl = nl_open_ok();
+	int nodes[NB_MAX_NODES], n, fd = nb_open(), ret;
+	struct numabuf_nodestat st;
+	struct numabuf_alloc a;
+	struct ev_log l = { .n = 0 };
+	uint64_t huge;
+	char comm[32] = "";
+	FILE *f;
+
+	n = mem_nodes(nodes);
+	ret = numabuf_nl_subscribe(ev);
+	NB_CHECK(!ret, "subscribe: %s", strerror(-ret));
+	NB_CHECK(!numabuf_nl_node_get(nl, nodes[0], &st), "node-get");
+	huge = (st.mem_total * 2 + NB_PAGE - 1) & ~(NB_PAGE - 1);
+
+	a = nb_alloc_ok(fd, 64 * 1024, nodes[0], 0);
+	nb_alloc_ok(fd, 6 * MIB, nodes[n - 1], NUMABUF_F_NO_POOL);
+	NB_CHECK(!nb_free(fd, a.handle), "free A");
+	ret = nb_alloc(fd, huge, nodes[0], 0, NULL);
+	NB_CHECK(ret == -ENOMEM, "allocating %llu: %s",
+		 (unsigned long long)huge, strerror(-ret));
+	close(fd);
+
+	wait_events(ev, &l, 5);
+	expect_event(&l, 0, NUMABUF_EVENT_BUF_CREATED, 0, 64 * 1024, nodes[0]);
+	expect_event(&l, 1, NUMABUF_EVENT_BUF_CREATED, 0, 6 * MIB,
+		     nodes[n - 1]);
+	expect_event(&l, 2, NUMABUF_EVENT_BUF_FREED, l.ev[0].buf.id,
+		     64 * 1024, nodes[0]);
+	expect_event(&l, 3, NUMABUF_EVENT_ALLOC_FAILED, 0, huge, nodes[0]);
+	expect_event(&l, 4, NUMABUF_EVENT_BUF_FREED, l.ev[1].buf.id, 6 * MIB,
+		     nodes[n - 1]);
+	NB_CHECK(l.ev[0].buf.id && l.ev[0].buf.id != l.ev[1].buf.id,
+		 "ids %u and %u", l.ev[0].buf.id, l.ev[1].buf.id);
+	NB_CHECK(l.ev[3].buf.error == ENOMEM, "alloc-failed error %u",
+		 l.ev[3].buf.error);
+
+	f = fopen("/proc/self/comm", "r");
+	NB_CHECK(f && fgets(comm, sizeof(comm), f), "comm");
+	fclose(f);
+	comm[strcspn(comm, "\n")] = 0;
+	NB_CHECK(l.ev[0].buf.pid == (uint32_t)getpid() && l.ev[0].buf.uid == 0 &&
+		 !strcmp(l.ev[0].buf.comm, comm) &&
+		 l.ev[3].buf.pid == (uint32_t)getpid() &&
+		 !strcmp(l.ev[3].buf.comm, comm),
+		 "created: pid %u uid %u comm '%s'; failed: pid %u comm '%s'",
+		 l.ev[0].buf.pid, l.ev[0].buf.uid, l.ev[0].buf.comm,
+		 l.ev[3].buf.pid, l.ev[3].buf.comm);
+	/* Nothing more. */
+	ret = numabuf_nl_events(ev, 1, log_event, &l);
+	NB_CHECK(ret == -EAGAIN && l.n == 5, "%d events, expected 5", l.n);
+	numabuf_nl_close(ev);
+	numabuf_nl_close(nl);
+}
+
+static void pool_get(int fd, int node, struct numabuf_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->size = sizeof(*p);
+	p->node = node;
+	NB_SYS(ioctl(fd, NUMABUF_IOC_POOL_GET, p));
+}
+
+NB_TEST(nl_pool_low_event,
+	"pool-set of 8 MiB with a 6 MiB low watermark (seen by POOL_GET and node-get): taking 4 MiB sends pool-low once, a further 2 MiB sends nothing, and after the memory is back above the mark taking 4 MiB sends it again")
+{
+	struct numabuf_nl *ev = nl_open_ok(), *nl = nl_open_ok();
+	uint64_t target = 8 * MIB, low = 6 * MIB, zero = 0, old;
+	struct numabuf_alloc a, b;
+	struct ev_log l = { .n = 0 };
+	struct numabuf_nodestat st;
+	struct numabuf_pool p;
+	int fd = nb_open(), node, ret, i;
+
+	node = mem_nodes((int[NB_MAX_NODES]){ 0 }) > 1 ? 1 : 0;
+	pool_get(fd, node, &p);
+	old = p.target;
+	if (old)
+		nb_skip("node %d already has a pool (%llu bytes)", node,
+			(unsigned long long)old);
+	ret = numabuf_nl_pool_set(nl, node, &target, &low);
+	NB_CHECK(!ret, "pool-set: %s (%s)", strerror(-ret),
+		 numabuf_nl_errmsg(nl));
+	pool_get(fd, node, &p);
+	NB_CHECK(p.target == target && p.free_bytes == target,
+		 "POOL_GET: target %llu free %llu",
+		 (unsigned long long)p.target,
+		 (unsigned long long)p.free_bytes);
+	NB_CHECK(!numabuf_nl_node_get(nl, node, &st) && st.pool_low == low &&
+		 st.pool_target == target, "node-get: low %llu target %llu",
+		 (unsigned long long)st.pool_low,
+		 (unsigned long long)st.pool_target);
+	NB_CHECK(!numabuf_nl_subscribe(ev), "subscribe");
+
+	/* The pool falls low while the buffer is made: before "created". */
+	a = nb_alloc_ok(fd, 4 * MIB, node, NUMABUF_F_POOL);
+	wait_events(ev, &l, 2);
+	NB_CHECK(l.ev[0].type == NUMABUF_EVENT_POOL_LOW &&
+		 l.ev[0].node.node == node && l.ev[0].node.pool_low == low &&
+		 l.ev[0].node.pool_free == 4 * MIB &&
+		 l.ev[0].node.pool_size == target &&
+		 l.ev[1].type == NUMABUF_EVENT_BUF_CREATED,
+		 "first events: %s node %d free %llu low %llu, then %s",
+		 ev_name(l.ev[0].type), l.ev[0].node.node,
+		 (unsigned long long)l.ev[0].node.pool_free,
+		 (unsigned long long)l.ev[0].node.pool_low,
+		 ev_name(l.ev[1].type));
+	b = nb_alloc_ok(fd, 2 * MIB, node, NUMABUF_F_POOL);
+	wait_events(ev, &l, 3);
+	NB_CHECK(l.ev[2].type == NUMABUF_EVENT_BUF_CREATED,
+		 "after the second allocation: %s", ev_name(l.ev[2].type));
+	NB_CHECK(!nb_free(fd, a.handle) && !nb_free(fd, b.handle), "free");
+	wait_events(ev, &l, 5);
+	/* The pool zeroes freed memory in the background. */
+	for (i = 0; i < 100; i++) {
+		pool_get(fd, node, &p);
+		if (p.largest_free >= 4 * MIB)
+			break;
+		usleep(50000);
+	}
+	a = nb_alloc_ok(fd, 4 * MIB, node, NUMABUF_F_POOL);
+	wait_events(ev, &l, 7);
+	NB_CHECK(l.ev[5].type == NUMABUF_EVENT_POOL_LOW &&
+		 l.ev[6].type == NUMABUF_EVENT_BUF_CREATED,
+		 "after refilling: %s, %s", ev_name(l.ev[5].type),
+		 ev_name(l.ev[6].type));
+	close(fd);
+
+	NB_CHECK(!numabuf_nl_pool_set(nl, node, &old, &zero), "restore");
+	numabuf_nl_close(ev);
+	numabuf_nl_close(nl);
+}
+
+/* ---- caps ---------------------------------------------------------------- */
+
+static unsigned long long read_param(const char *name)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/numabuf/parameters/%s", name);
+	f = fopen(path, "r");
+	NB_CHECK(f && fscanf(f, "%llu", &v) == 1, "%s unreadable", path);
+	fclose(f);
+	return v;
+}
+
+NB_TEST(nl_limit_takes_effect,
+	"limit-set max-bytes to 8 MiB above what is held: the module parameter shows it, limit-get shows it and what is held, 16 MiB more gives EDQUOT and 4 MiB works; then restored")
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_limits lim, now;
+	int fd = nb_open(), ret;
+	uint64_t cap;
+
+	NB_CHECK(!numabuf_nl_limit_get(nl, &lim), "limit-get");
+	NB_CHECK(read_param("max_bytes") == lim.max_bytes &&
+		 read_param("max_user_bytes") == lim.max_user_bytes,
+		 "limit-get differs from the module parameters");
+	nb_alloc_ok(fd, 2 * MIB, 0, 0);
+	cap = lim.total_bytes + 2 * MIB + 8 * MIB;
+	NB_CHECK(!numabuf_nl_limit_set(nl, &cap, NULL), "limit-set");
+	NB_CHECK(read_param("max_bytes") == cap, "max_bytes is %llu",
+		 read_param("max_bytes"));
+	NB_CHECK(!numabuf_nl_limit_get(nl, &now) && now.max_bytes == cap &&
+		 now.total_bytes == lim.total_bytes + 2 * MIB,
+		 "limit-get: max %llu total %llu", (unsigned long long)now.max_bytes,
+		 (unsigned long long)now.total_bytes);
+	ret = nb_alloc(fd, 16 * MIB, 0, 0, NULL);
+	NB_CHECK(ret == -EDQUOT, "16 MiB over the cap: %s", strerror(-ret));
+	nb_alloc_ok(fd, 4 * MIB, 0, 0);
+	NB_CHECK(!numabuf_nl_limit_set(nl, &lim.max_bytes, &lim.max_user_bytes),
+		 "restore");
+	NB_CHECK(read_param("max_bytes") == lim.max_bytes, "not restored");
+	close(fd);
+	numabuf_nl_close(nl);
+}
