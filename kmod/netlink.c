@@ -74,18 +74,43 @@ static const struct nla_policy numabuf_limit_get_policy[NUMABUF_A_LIMIT_MAX + 1]
 /* ---- node-get ------------------------------------------------------------ */
 
 /*
- * A node id attribute of a request: the node, or -ENODEV when there is no
- * such node or it has no memory.  The caller explains, naming the
- * attribute: its message is the same in every reply, including the
- * NLMSG_DONE of a dump, which carries no attribute offset.
+ * A node id attribute of a request: the node, -EINVAL when the id is
+ * beyond any node, -ENODEV when there is no such node or it has no memory.
  */
 static int numabuf_nl_node(const struct nlattr *attr)
 {
 	u32 node = nla_get_u32(attr);
 
-	if (node >= MAX_NUMNODES || !node_state(node, N_MEMORY))
+	if (node >= MAX_NUMNODES)
+		return -EINVAL;
+	if (!node_state(node, N_MEMORY))
 		return -ENODEV;
 	return node;
+}
+
+/*
+ * Explain numabuf_nl_node()'s refusal of @attr, an "id" (node-get) or a
+ * "node" (pool-set) attribute.  The message names it, so that it is the
+ * same in every reply, including the NLMSG_DONE of a dump, which carries
+ * no attribute offset.
+ */
+static void numabuf_nl_id_err(struct netlink_ext_ack *extack,
+			      const struct nlattr *attr, int err)
+{
+	if (err == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "id: out of range");
+	else
+		NL_SET_ERR_MSG_ATTR(extack, attr, "id: no such node with memory");
+}
+
+static void numabuf_nl_pool_node_err(struct netlink_ext_ack *extack,
+				     const struct nlattr *attr, int err)
+{
+	if (err == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(extack, attr, "node: out of range");
+	else
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "node: no such node with memory");
 }
 
 static int numabuf_put_u64(struct sk_buff *skb, int type, u64 v, int pad)
@@ -161,8 +186,8 @@ static int numabuf_nl_node_get_doit(struct sk_buff *skb,
 		return -EINVAL;
 	node = numabuf_nl_node(info->attrs[NUMABUF_A_NODE_ID]);
 	if (node < 0) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[NUMABUF_A_NODE_ID],
-				    "id: no such node with memory");
+		numabuf_nl_id_err(info->extack, info->attrs[NUMABUF_A_NODE_ID],
+				  node);
 		return node;
 	}
 
@@ -207,8 +232,7 @@ static int numabuf_node_dump_start(struct netlink_callback *cb,
 	if (id) {
 		node = numabuf_nl_node(id);
 		if (node < 0) {
-			NL_SET_ERR_MSG_ATTR(cb->extack, id,
-					    "id: no such node with memory");
+			numabuf_nl_id_err(cb->extack, id, node);
 			return node;
 		}
 		ctx->only = node;
@@ -346,7 +370,7 @@ static int numabuf_buf_dump_start(struct netlink_callback *cb,
 	a = attrs[NUMABUF_A_BUF_NODE];
 	if (a) {
 		if (nla_get_u32(a) >= MAX_NUMNODES) {
-			NL_SET_ERR_MSG_ATTR(cb->extack, a, "node: no such node");
+			NL_SET_ERR_MSG_ATTR(cb->extack, a, "node: out of range");
 			return -EINVAL;
 		}
 		ctx->node = nla_get_u32(a);
@@ -423,9 +447,8 @@ static int numabuf_nl_pool_set_doit(struct sk_buff *skb,
 	}
 	node = numabuf_nl_node(info->attrs[NUMABUF_A_POOL_NODE]);
 	if (node < 0) {
-		NL_SET_ERR_MSG_ATTR(info->extack,
-				    info->attrs[NUMABUF_A_POOL_NODE],
-				    "node: no such node with memory");
+		numabuf_nl_pool_node_err(info->extack,
+					 info->attrs[NUMABUF_A_POOL_NODE], node);
 		return node;
 	}
 
@@ -488,12 +511,12 @@ static int numabuf_nl_limit_set_doit(struct sk_buff *skb,
 	if (max && nla_get_u64(max) > ULONG_MAX) {
 		NL_SET_ERR_MSG_ATTR(info->extack, max,
 				    "max-bytes: out of range");
-		return -ERANGE;
+		return -EINVAL;
 	}
 	if (umax && nla_get_u64(umax) > ULONG_MAX) {
 		NL_SET_ERR_MSG_ATTR(info->extack, umax,
 				    "max-user-bytes: out of range");
-		return -ERANGE;
+		return -EINVAL;
 	}
 	if (max)
 		numabuf_limits_set_max(nla_get_u64(max));

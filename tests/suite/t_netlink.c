@@ -264,7 +264,7 @@ NB_TEST_TIMEOUT(nl_dump_10000,
 /* ---- errors -------------------------------------------------------------- */
 
 NB_TEST(nl_errmsg_names_attribute,
-	"refusals carry the kernel's message naming the attribute by its spec name (no such node, in a do; pid out of range, in a dump), or saying nothing was given; errno matches; a good call clears the message")
+	"refusals carry the kernel's message naming the attribute by its spec name (id out of range, no such node, in a do; pid out of range, in a dump), or saying nothing was given; errno matches; a good call clears the message")
 {
 	struct numabuf_nl *nl = nl_open_ok();
 	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
@@ -274,9 +274,14 @@ NB_TEST(nl_errmsg_names_attribute,
 
 	ret = numabuf_nl_node_get(nl, 100000, &st);
 	m = numabuf_nl_errmsg(nl);
-	NB_CHECK(ret == -ENODEV, "node 100000: %s", strerror(-ret));
-	NB_CHECK(!strcmp(m, "id: no such node with memory"),
-		 "message '%s'", m);
+	NB_CHECK(ret == -EINVAL && !strcmp(m, "id: out of range"),
+		 "node 100000: %s, '%s'", strerror(-ret), m);
+
+	/* A node id no node has (the guest's are 0 and 1). */
+	ret = numabuf_nl_node_get(nl, 7, &st);
+	m = numabuf_nl_errmsg(nl);
+	NB_CHECK(ret == -ENODEV && !strcmp(m, "id: no such node with memory"),
+		 "node 7: %s, '%s'", strerror(-ret), m);
 
 	ret = numabuf_nl_pool_set(nl, 0, NULL, NULL);
 	m = numabuf_nl_errmsg(nl);
