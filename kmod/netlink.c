@@ -276,6 +276,10 @@ static int numabuf_nl_node_get_dumpit(struct sk_buff *skb,
  * @pid:	only buffers allocated by this process (if nonzero)
  * @by_uid:	@uid is set
  * @admin:	the caller has CAP_SYS_ADMIN: any user's buffers, with phys
+ * @self:	without @admin, only buffers charged to this user, the caller's
+ *
+ * Who may see what is settled by the request, the dump's first part;
+ * pids and uids are given as the reader of each part sees them.
  */
 struct numabuf_buf_dump_ctx {
 	bool started;
@@ -285,6 +289,7 @@ struct numabuf_buf_dump_ctx {
 	pid_t pid;
 	bool by_uid;
 	bool admin;
+	kuid_t self;
 };
 
 struct numabuf_buf_fill {
@@ -293,7 +298,6 @@ struct numabuf_buf_fill {
 	struct numabuf_buf_dump_ctx *ctx;
 	struct pid_namespace *pid_ns;
 	struct user_namespace *user_ns;
-	kuid_t self;
 };
 
 /*
@@ -329,7 +333,7 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 	struct sk_buff *skb = f->skb;
 	void *hdr;
 
-	if (!ctx->admin && !uid_eq(buf->charge.uid, f->self))
+	if (!ctx->admin && !uid_eq(buf->charge.uid, ctx->self))
 		return 0;
 	if (ctx->node != NUMA_NO_NODE && buf->node != ctx->node)
 		return 0;
@@ -366,6 +370,7 @@ static int numabuf_buf_dump_start(struct netlink_callback *cb,
 	ctx->next = 1;
 	ctx->node = NUMA_NO_NODE;
 	ctx->admin = netlink_capable(cb->skb, CAP_SYS_ADMIN);
+	ctx->self = current_uid();
 
 	a = attrs[NUMABUF_A_BUF_NODE];
 	if (a) {
@@ -405,7 +410,6 @@ static int numabuf_nl_buf_get_dumpit(struct sk_buff *skb,
 		.ctx = (void *)cb->ctx,
 		.pid_ns = task_active_pid_ns(current),
 		.user_ns = current_user_ns(),
-		.self = current_uid(),
 	};
 	int ret;
 
