@@ -74,8 +74,12 @@ free_kb() {
 # Kernel log lines at warning level or worse, less the notices every
 # out-of-tree, unsigned module load prints (taint, not a problem).
 # Lines a step expected (a refused pools= spec) are in $accepted_log, each
-# exactly as dmesg printed it, and accepted only as such.
+# exactly as dmesg printed it, and accepted only as such.  Messages a test
+# provoked on purpose (nb_kmsg_expect(), which the harness reports as
+# "# expected kernel log: MSG") are in $accepted_msgs, without their time,
+# and accepted only with exactly that text.
 accepted_log=
+accepted_msgs=
 warn_log() {
 	dmesg --level=emerg,alert,crit,err,warn 2>/dev/null |
 		grep -v -e 'loading out-of-tree module taints kernel' \
@@ -84,7 +88,14 @@ warn_log() {
 			-e 'clocksource: timekeeping watchdog' \
 			-e 'clocksource: Long readout interval' |
 		"$here/../qemu/emulator-splats" 2>/dev/null |
-		if [[ -s $accepted_log ]]; then grep -vxF -f "$accepted_log"; else cat; fi
+		if [[ -s $accepted_log ]]; then grep -vxF -f "$accepted_log"; else cat; fi |
+		if [[ -s $accepted_msgs ]]; then
+			awk 'NR == FNR { ok[$0] = 1; next }
+			     { m = $0; sub(/^\[[^]]*\] /, "", m); if (!(m in ok)) print }' \
+				"$accepted_msgs" -
+		else
+			cat
+		fi
 }
 
 warn_lines() {
@@ -140,6 +151,8 @@ fi
 tmp=$(mktemp -d /tmp/guest-suite.XXXXXX)
 accepted_log=$tmp/accepted-log
 : >"$accepted_log"
+accepted_msgs=$tmp/accepted-msgs
+: >"$accepted_msgs"
 if [[ ! -f $ko ]]; then
 	result FAIL suite_setup "no module file '$ko'"
 	summary_and_exit
@@ -225,6 +238,7 @@ for b in "${binaries[@]}"; do
 	echo "# ---- $name"
 	timeout --kill-after=10 3600 "$b" 2>&1 | tee "$tmp/out.$name"
 	rc=${PIPESTATUS[0]}
+	sed -n 's/^# expected kernel log: //p' "$tmp/out.$name" >>"$accepted_msgs"
 	np=$(grep -c '^PASS ' "$tmp/out.$name")
 	nf=$(grep -c '^FAIL ' "$tmp/out.$name")
 	ns=$(grep -c '^SKIP ' "$tmp/out.$name")

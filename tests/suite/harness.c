@@ -41,6 +41,8 @@
 struct nb_result {
 	int failed;		/* set by the first nb_fail_at() */
 	char msg[NB_MSG_MAX];
+	int nexpect;		/* slots of @expect taken (nb_kmsg_expect()) */
+	char expect[NB_KMSG_EXPECT_MAX][NB_KMSG_EXPECT_LEN];
 };
 
 static const struct nb_test *nb_tests[NB_MAX_TESTS];
@@ -138,6 +140,30 @@ void nb_note(const char *fmt, ...)
 }
 
 /* ---- independent observations: counters, free memory, kernel log ---- */
+
+void nb_kmsg_expect(const char *msg)
+{
+	int i;
+
+	NB_CHECK(nb_res, "nb_kmsg_expect() outside a test");
+	NB_CHECK(strlen(msg) < NB_KMSG_EXPECT_LEN,
+		 "expected kernel log message too long");
+	i = __sync_fetch_and_add(&nb_res->nexpect, 1);
+	NB_CHECK(i < NB_KMSG_EXPECT_MAX,
+		 "more than %d expected kernel log messages", NB_KMSG_EXPECT_MAX);
+	memcpy(nb_res->expect[i], msg, strlen(msg) + 1);
+}
+
+/* Did the test say it provokes this kernel log message (nb_kmsg_expect)? */
+static bool nb_kmsg_expected(const char *msg)
+{
+	int i, n = nb_res ? nb_res->nexpect : 0;
+
+	for (i = 0; i < n && i < NB_KMSG_EXPECT_MAX; i++)
+		if (!strcmp(nb_res->expect[i], msg))
+			return true;
+	return false;
+}
 
 static int nb_stats_try(struct nb_stats *s)
 {
@@ -355,6 +381,10 @@ static bool nb_kmsg_bad(char *out, size_t outlen)
 			}
 			if (nb_kmsg_benign(msg))
 				continue;
+			if (nb_kmsg_expected(msg)) {
+				nb_note("expected kernel log: %s", msg);
+				continue;
+			}
 			snprintf(out, outlen, "kernel log: %.900s", msg);
 			bad = true;
 		}

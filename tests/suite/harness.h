@@ -118,6 +118,19 @@ const char *nb_errname(int err);
 __attribute__((format(printf, 1, 2)))
 void nb_note(const char *fmt, ...);
 
+/*
+ * A kernel log message that the running test provokes on purpose, such as
+ * the kernel's own warning about a netlink attribute of the wrong length:
+ * records whose text is exactly @msg (no level, no time) are not held
+ * against the test.  Call it before provoking the message; up to
+ * NB_KMSG_EXPECT_MAX per test, from any of its processes.  Each accepted
+ * record is printed as a note, "# expected kernel log: MSG", which
+ * guest-suite.sh reads to accept the same line in its whole-run check.
+ */
+#define NB_KMSG_EXPECT_MAX	4
+#define NB_KMSG_EXPECT_LEN	256
+void nb_kmsg_expect(const char *msg);
+
 /* The module's total counters ('all' line of debugfs numabuf/stats). */
 struct nb_stats {
 	long long buffers;
