@@ -785,8 +785,10 @@ NB_EXPORT int numabuf_nl_events(struct numabuf_nl *nl, int nonblock,
 			continue;
 		count++;
 		ret = cb(&ev, arg);
-		if (ret)
+		if (ret < 0)
 			return ret;
+		if (ret)
+			break;
 	}
 	return count;
 }

@@ -374,8 +374,10 @@ int numabuf_nl_subscribe(struct numabuf_nl *nl);
 
 /*
  * Wait for the next batch of events (or, with @nonblock, take what is
- * there) and call @cb for each, in the order the kernel sent them.  Returns
- * the number of events, what @cb returned when it returned nonzero,
+ * there) and call @cb for each, in the order the kernel sent them.  @cb
+ * returns 0 to go on, a positive value to stop after this event (the rest
+ * of the batch is dropped), or a negative errno to stop and fail.  Returns
+ * the number of events passed to @cb, what @cb returned when negative,
  * -EAGAIN (nonblock, nothing there), or -ENOBUFS when the socket
  * overflowed and events were lost (the handle stays usable).
  */
