@@ -16,7 +16,7 @@ if [[ ${1:-} == --in-guest ]]; then
 	echo "# numabufctl nodes"
 	tools/numabufctl nodes
 	for node in $(tools/numabufctl -j nodes | python3 -c \
-		'import json, sys; print(" ".join(str(n["node"]) for n in json.load(sys.stdin)))'); do
+		'import json, sys; print(" ".join(str(n["id"]) for n in json.load(sys.stdin)))'); do
 		echo
 		echo "# numabufctl alloc --size 4M --node $node --verify"
 		tools/numabufctl alloc --size 4M --node "$node" --verify

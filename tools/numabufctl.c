@@ -1,19 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * numabufctl: look at NUMA nodes and allocate numabuf buffers.
+ * numabufctl: look at NUMA nodes, numabuf's buffers, pools, limits and
+ * events, and allocate buffers.
  *
  *   numabufctl [OPTIONS] OBJECT [COMMAND] [ARGS]
+ *
+ * Everything but alloc goes through the "numabuf" generic netlink family
+ * (libnumabuf's numabuf_nl_*); alloc opens the device.
  *
  * Exit status: 0 success, 1 error, 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <numabuf.h>
 
@@ -25,6 +34,9 @@
 #define OPT_VERIFY	1000
 #define OPT_POOL	1001
 #define OPT_NO_POOL	1002
+#define OPT_LOW		1003
+#define OPT_MAX		1004
+#define OPT_MAX_USER	1005
 
 #ifndef NUMABUF_VERSION
 #define NUMABUF_VERSION "unknown"
@@ -35,6 +47,8 @@
 #define SYSFS_NODE	"/sys/devices/system/node"
 #define MAX_NODES	4096	/* above any kernel's MAX_NUMNODES */
 #define CPULIST_MAX	65536
+/* --timeout: poll(2) takes milliseconds in an int. */
+#define TIMEOUT_MAX	(INT_MAX / 1000)
 
 static const char *prog = "numabufctl";
 
@@ -49,27 +63,54 @@ static void usage(FILE *f)
 		"Usage: %s [OPTIONS] OBJECT [COMMAND] [ARGS]\n"
 		"\n"
 		"OBJECT and COMMAND:\n"
-		"  nodes [show]        online NUMA nodes: memory and CPUs\n"
+		"  nodes [show] [NODES]\n"
+		"                      online nodes: memory, CPUs, pool, buffers,\n"
+		"                      allocations and failures by source; without\n"
+		"                      the module, memory and CPUs only (from sysfs)\n"
+		"  list [--node NODES] [--pid PID] [--uid UID|USER]\n"
+		"                      the live buffers of the system (without\n"
+		"                      CAP_SYS_ADMIN: your own, and no phys)\n"
+		"  stats               totals over all nodes, and the limits\n"
 		"  alloc --size SIZE [--node NODE] [--preferred] [--pool | --no-pool]\n"
 		"        [--verify] [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
-		"  pool [show] [NODE]  the pools of the online nodes (or of NODE)\n"
-		"  pool set NODE SIZE  make NODE's pool hold SIZE (CAP_SYS_ADMIN);\n"
-		"                      growing reserves it at once, shrinking gives\n"
-		"                      free memory back\n"
+		"  pool [show] [NODES] the pools of the nodes with memory\n"
+		"  pool set NODE [SIZE] [--low SIZE]\n"
+		"                      make NODE's pool hold SIZE (growing reserves\n"
+		"                      it at once, shrinking gives free memory back)\n"
+		"                      and set its low watermark, below which\n"
+		"                      monitor reports pool-low (CAP_SYS_ADMIN and\n"
+		"                      CAP_NET_ADMIN)\n"
+		"  limit [show]        the caps on the memory numabuf holds\n"
+		"  limit set [--max SIZE] [--max-user SIZE]\n"
+		"                      cap all buffers together, each user's buffers;\n"
+		"                      0 or 'none': no cap (CAP_NET_ADMIN)\n"
+		"  monitor [--count N] [--timeout SECONDS]\n"
+		"                      print events as they come, one a line:\n"
+		"                      created, freed, alloc-failed, pool-low\n"
+		"                      (CAP_SYS_ADMIN); stop after N events or\n"
+		"                      SECONDS (exit status 0 either way)\n"
 		"  help                this text\n"
 		"\n"
 		"OPTIONS:\n"
-		"  -j, --json          JSON output (sizes in bytes)\n"
+		"  -j, --json          JSON output: keys are the attribute names of\n"
+		"                      the netlink spec (id, mem-total, map-count,\n"
+		"                      ...; a node's own id is \"id\", a buffer's\n"
+		"                      node \"node\"); sizes, addresses and times\n"
+		"                      (ns since the epoch) are numbers; monitor\n"
+		"                      prints one object a line\n"
 		"  -p, --pretty        indent JSON output\n"
 		"  -V, --version       print the version\n"
 		"  -h, --help          this text\n"
 		"\n"
+		"SIZE   bytes, or with a unit: 4096, 4K, 4KiB, 1.5M, 2G (K, M, G, T\n"
+		"       are powers of 1024)\n"
+		"NODES  node ids in numactl's syntax, 0-3,5, or 'all' (the default)\n"
+		"NODE   a node id, or 'local': the node of the CPU numabufctl runs on\n"
+		"\n"
 		"alloc ARGS:\n"
-		"  -s, --size SIZE     bytes, or with a unit: 4096, 4K, 4KiB, 1.5M, 2G\n"
-		"                      (K, M, G, T are powers of 1024)\n"
-		"  -n, --node NODE     node id, or 'local' (default): the node of\n"
-		"                      the CPU making the call\n"
+		"  -s, --size SIZE     the size\n"
+		"  -n, --node NODE     the node (default: local)\n"
 		"  -P, --preferred     NODE is a preference; without it, allocate\n"
 		"                      on NODE or fail\n"
 		"      --pool          only from the node's pool\n"
@@ -80,8 +121,11 @@ static void usage(FILE *f)
 		"                      and contiguity with /proc/self/pagemap\n"
 		"                      (root); fail if either is wrong\n"
 		"\n"
-		"The device is %s, or $%s when set.\n",
-		prog, NUMABUF_DEVICE_PATH, NUMABUF_DEVICE_ENV);
+		"alloc opens the device, %s, or $%s when set; the\n"
+		"other commands talk to the module over generic netlink (family\n"
+		"\"%s\") and need no access to the device.\n",
+		prog, NUMABUF_DEVICE_PATH, NUMABUF_DEVICE_ENV,
+		NUMABUF_FAMILY_NAME);
 }
 
 static int try_help(void)
@@ -150,14 +194,9 @@ static int read_online(uint64_t *online)
 	return err;
 }
 
-struct node_info {
-	uint64_t mem_total;
-	uint64_t mem_free;
-	char cpus[CPULIST_MAX];
-};
-
 /* nodeN/meminfo lines read "Node 0 MemTotal:   16322464 kB". */
-static int read_node_meminfo(int node, struct node_info *ni)
+static int read_node_meminfo(int node, uint64_t *mem_total,
+			     uint64_t *mem_free)
 {
 	char path[128], line[256], key[64];
 	unsigned long long kb;
@@ -172,10 +211,10 @@ static int read_node_meminfo(int node, struct node_info *ni)
 		if (sscanf(line, "Node %d %63[^:]: %llu kB", &id, key, &kb) != 3)
 			continue;
 		if (!strcmp(key, "MemTotal")) {
-			ni->mem_total = (uint64_t)kb << 10;
+			*mem_total = (uint64_t)kb << 10;
 			found |= 1;
 		} else if (!strcmp(key, "MemFree")) {
-			ni->mem_free = (uint64_t)kb << 10;
+			*mem_free = (uint64_t)kb << 10;
 			found |= 2;
 		}
 	}
@@ -183,73 +222,437 @@ static int read_node_meminfo(int node, struct node_info *ni)
 	return found == 3 ? 0 : -ENODATA;
 }
 
-static int read_node(int node, struct node_info *ni)
+/*
+ * Parse a NODES argument (numactl syntax) into @map; a usage error names
+ * @what.  Returns 0 or the exit status.
+ */
+static int parse_nodes_arg(const char *what, const char *arg, uint64_t *map)
+{
+	int err = parse_nodelist(arg, map, MAX_NODES);
+
+	if (err == -ERANGE)
+		return usage_error("%s: node list '%s' names a node above %d",
+				   what, arg, MAX_NODES - 1);
+	if (err)
+		return usage_error("%s: invalid node list '%s' (examples: 0, "
+				   "0-3,5, all)", what, arg);
+	return 0;
+}
+
+/* A word that can only be meant as NODES: a digit first, or "all". */
+static int is_nodes_word(const char *s)
+{
+	return (*s >= '0' && *s <= '9') || !strcmp(s, "all");
+}
+
+/* NUMABUF_NODE_LOCAL as a node id: the node of the CPU we run on. */
+static int local_node(void)
+{
+	unsigned int cpu, node;
+
+	if (getcpu(&cpu, &node))
+		return -errno;
+	return (int)node;
+}
+
+/* ---- output: JSON members, or "key value" pairs of a text line --------- */
+
+static int text_bol;	/* at the beginning of a text line */
+
+/* Text: a word, after a space unless it begins the line. */
+static void put_word(const char *word)
+{
+	printf("%s%s", text_bol ? "" : " ", word);
+	text_bol = 0;
+}
+
+static void put_u64(struct json *j, const char *key, uint64_t v)
+{
+	if (opts.json) {
+		json_u64(j, key, v);
+		return;
+	}
+	put_word(key);
+	printf(" %" PRIu64, v);
+}
+
+/* Text: "-" for an empty string. */
+static void put_str(struct json *j, const char *key, const char *s)
+{
+	if (opts.json) {
+		json_string(j, key, s);
+		return;
+	}
+	put_word(key);
+	printf(" %s", *s ? s : "-");
+}
+
+/* Sizes: a number in JSON, "1.5GiB" in text. */
+static void put_size(struct json *j, const char *key, uint64_t bytes)
+{
+	char text[SIZE_STRLEN];
+
+	if (opts.json) {
+		json_u64(j, key, bytes);
+		return;
+	}
+	format_size(bytes, text, sizeof(text));
+	put_str(j, key, text);
+}
+
+/* A cap: as a size, "none" in text for 0. */
+static void put_cap(struct json *j, const char *key, uint64_t bytes)
+{
+	if (!opts.json && !bytes)
+		put_str(j, key, "none");
+	else
+		put_size(j, key, bytes);
+}
+
+/* A node id, which in an alloc-failed event may be NUMABUF_NODE_LOCAL. */
+static void put_node(struct json *j, int node)
+{
+	if (opts.json) {
+		json_int(j, "node", node);
+		return;
+	}
+	put_word("node");
+	if (node == NUMABUF_NODE_LOCAL)
+		printf(" local");
+	else
+		printf(" %d", node);
+}
+
+/*
+ * The id of a node object (nodes, pool, pool-low): the spec's node set
+ * calls it "id"; text says "node N" as everywhere.
+ */
+static void put_node_id(struct json *j, int node)
+{
+	if (opts.json)
+		json_int(j, "id", node);
+	else
+		put_node(j, node);
+}
+
+/* Text: the rest of the object on a new line, indented. */
+static void put_break(void)
+{
+	if (opts.json)
+		return;
+	printf("\n    ");
+	text_bol = 1;
+}
+
+/* Text: the rest of the object on a new line. */
+static void put_newline(void)
+{
+	if (opts.json)
+		return;
+	putchar('\n');
+	text_bol = 1;
+}
+
+static void put_pool(struct json *j, const struct numabuf_nodestat *st)
+{
+	put_size(j, "pool-target", st->pool_target);
+	put_size(j, "pool-size", st->pool_size);
+	put_size(j, "pool-free", st->pool_free);
+	put_size(j, "pool-largest", st->pool_largest);
+	put_size(j, "pool-low", st->pool_low);
+}
+
+static void put_counts(struct json *j, const uint64_t *allocs,
+		       const uint64_t *fails)
+{
+	static const char *const akeys[] = {
+		"allocs-pages", "allocs-range", "allocs-pool",
+	};
+	static const char *const fkeys[] = {
+		"fails-pages", "fails-range", "fails-pool",
+	};
+	int i;
+
+	for (i = 0; i < 3; i++)
+		put_u64(j, akeys[i], allocs[i]);
+	for (i = 0; i < 3; i++)
+		put_u64(j, fkeys[i], fails[i]);
+}
+
+/* Begin and end one object: a JSON object, or a text line (or lines). */
+static void begin_object(struct json *j)
+{
+	if (opts.json)
+		json_begin_object(j, NULL);
+	text_bol = 1;
+}
+
+static void end_object(struct json *j)
+{
+	if (opts.json)
+		json_end_object(j);
+	else
+		putchar('\n');
+}
+
+/*
+ * Begin and end a command's output: in JSON, one document, with @array an
+ * array of objects, else one object.
+ */
+static void begin_output(struct json *j, int array)
+{
+	if (!opts.json)
+		return;
+	json_init(j, stdout, opts.pretty);
+	if (array)
+		json_begin_array(j, NULL);
+}
+
+static int end_output(struct json *j, int array)
+{
+	if (opts.json) {
+		if (array)
+			json_end_array(j);
+		json_finish(j);
+	}
+	return fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* ---- a growing array ---------------------------------------------------- */
+
+struct vec {
+	void *v;
+	size_t n;
+	size_t cap;
+	size_t size;	/* of an element */
+};
+
+#define VEC_INIT(type)	{ NULL, 0, 0, sizeof(type) }
+
+static int vec_push(struct vec *vec, const void *elem)
+{
+	size_t cap;
+	void *p;
+
+	if (vec->n == vec->cap) {
+		cap = vec->cap ? 2 * vec->cap : 16;
+		p = reallocarray(vec->v, cap, vec->size);
+		if (!p)
+			return -ENOMEM;
+		vec->v = p;
+		vec->cap = cap;
+	}
+	memcpy((char *)vec->v + vec->n++ * vec->size, elem, vec->size);
+	return 0;
+}
+
+static const void *vec_at(const struct vec *vec, size_t i)
+{
+	return (const char *)vec->v + i * vec->size;
+}
+
+static void vec_free(struct vec *vec)
+{
+	free(vec->v);
+	vec->v = NULL;
+	vec->n = vec->cap = 0;
+}
+
+/* ---- netlink ------------------------------------------------------------- */
+
+/* Why numabuf_nl_open() failed, on stderr. */
+static void nl_open_error(const char *what, int err)
+{
+	if (err == -ENOENT)
+		fprintf(stderr, "%s: %s: the numabuf module is not loaded "
+			"(no generic netlink family '%s')\n", prog, what,
+			NUMABUF_FAMILY_NAME);
+	else if (err == -EPROTO)
+		fprintf(stderr, "%s: %s: the module's netlink family is older "
+			"than this tool\n", prog, what);
+	else
+		fprintf(stderr, "%s: %s: cannot open a generic netlink socket: "
+			"%s\n", prog, what, strerror(-err));
+}
+
+/* Open the control plane; says why on stderr when it cannot. */
+static int nl_open(const char *what, struct numabuf_nl **nl)
+{
+	int err = numabuf_nl_open(nl);
+
+	if (err)
+		nl_open_error(what, err);
+	return err;
+}
+
+/*
+ * "numabufctl: WHAT: Operation not permitted: the kernel's message", or
+ * @hint after the errno's text when the kernel gave no message.
+ */
+static int nl_fail(struct numabuf_nl *nl, const char *what, int err,
+		   const char *hint)
+{
+	const char *msg = numabuf_nl_errmsg(nl);
+
+	fprintf(stderr, "%s: %s: %s", prog, what, strerror(-err));
+	if (*msg)
+		fprintf(stderr, ": %s", msg);
+	else if (hint)
+		fprintf(stderr, " (%s)", hint);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+static int node_vec_add(const struct numabuf_nodestat *st, void *arg)
+{
+	return vec_push(arg, st);
+}
+
+/* Every node with memory, as node-get's dump gives them, in order of id. */
+static int node_vec_read(struct numabuf_nl *nl, const char *what,
+			 struct vec *nodes)
+{
+	int err = numabuf_nl_nodes(nl, node_vec_add, nodes);
+
+	if (err)
+		return nl_fail(nl, what, err, NULL);
+	return 0;
+}
+
+static const struct numabuf_nodestat *node_vec_find(const struct vec *nodes,
+						    int node)
+{
+	const struct numabuf_nodestat *st;
+	size_t i;
+
+	for (i = 0; i < nodes->n; i++) {
+		st = vec_at(nodes, i);
+		if (st->node == node)
+			return st;
+	}
+	return NULL;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+static int print_node(struct json *j, int node,
+		      const struct numabuf_nodestat *st)
 {
 	char path[128];
+	static char cpus[CPULIST_MAX];
+	uint64_t mem_total = 0, mem_free = 0;
 	int err;
 
-	err = read_node_meminfo(node, ni);
-	if (err) {
-		fprintf(stderr, "%s: cannot read " SYSFS_NODE
-			"/node%d/meminfo: %s\n", prog, node, strerror(-err));
-		return err;
-	}
 	snprintf(path, sizeof(path), SYSFS_NODE "/node%d/cpulist", node);
-	err = read_text(path, ni->cpus, sizeof(ni->cpus));
+	err = read_text(path, cpus, sizeof(cpus));
 	if (err) {
 		fprintf(stderr, "%s: cannot read %s: %s\n", prog, path,
 			strerror(-err));
 		return err;
 	}
+	if (st) {
+		mem_total = st->mem_total;
+		mem_free = st->mem_free;
+	} else {
+		err = read_node_meminfo(node, &mem_total, &mem_free);
+		if (err) {
+			fprintf(stderr, "%s: cannot read " SYSFS_NODE
+				"/node%d/meminfo: %s\n", prog, node,
+				strerror(-err));
+			return err;
+		}
+	}
+
+	begin_object(j);
+	put_node_id(j, node);
+	put_size(j, "mem-total", mem_total);
+	put_size(j, "mem-free", mem_free);
+	put_str(j, "cpus", cpus);
+	if (st) {
+		put_u64(j, "buffers", st->buffers);
+		put_size(j, "bytes", st->bytes);
+		put_break();
+		put_pool(j, st);
+		put_break();
+		put_counts(j, st->allocs, st->fails);
+	}
+	end_object(j);
 	return 0;
 }
 
 static int do_nodes(int argc, char **argv)
 {
-	uint64_t online[LIST_WORDS(MAX_NODES)];
-	static struct node_info ni;
+	uint64_t online[LIST_WORDS(MAX_NODES)], want[LIST_WORDS(MAX_NODES)];
+	struct vec table = VEC_INIT(struct numabuf_nodestat);
+	const struct numabuf_nodestat *st;
+	const char *nodes_arg = "all";
+	struct numabuf_nl *nl = NULL;
+	int node, err, ret = EXIT_FAILURE;
 	struct json j;
-	int node;
 
-	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list"))
-		return usage_error("nodes: unknown command '%s'", argv[1]);
+	if (argc > 1 && (matches(argv[1], "show") || matches(argv[1], "list"))) {
+		argc--;
+		argv++;
+	}
 	if (argc > 2)
 		return usage_error("nodes: unexpected argument '%s'", argv[2]);
+	if (argc > 1) {
+		if (!is_nodes_word(argv[1]))
+			return usage_error("nodes: unknown command '%s'",
+					   argv[1]);
+		nodes_arg = argv[1];
+	}
+	err = parse_nodes_arg("nodes", nodes_arg, want);
+	if (err)
+		return err;
 
 	if (read_online(online))
 		return EXIT_FAILURE;
 
-	if (opts.json) {
-		json_init(&j, stdout, opts.pretty);
-		json_begin_array(&j, NULL);
+	/* Without the module, what sysfs knows: better than nothing. */
+	err = numabuf_nl_open(&nl);
+	if (err == -ENOENT) {
+		fprintf(stderr, "%s: nodes: the numabuf module is not loaded: "
+			"memory and CPUs only\n", prog);
+	} else if (err) {
+		nl_open_error("nodes", err);
+		return EXIT_FAILURE;
+	} else if (node_vec_read(nl, "nodes", &table)) {
+		goto out;
 	}
-	for (node = 0; node < MAX_NODES; node++) {
-		char total[SIZE_STRLEN], avail[SIZE_STRLEN];
 
-		if (!list_test(online, (unsigned int)node))
-			continue;
-		if (read_node(node, &ni))
-			return EXIT_FAILURE;
-		if (opts.json) {
-			json_begin_object(&j, NULL);
-			json_int(&j, "node", node);
-			json_u64(&j, "mem_total", ni.mem_total);
-			json_u64(&j, "mem_free", ni.mem_free);
-			json_string(&j, "cpus", ni.cpus);
-			json_end_object(&j);
-		} else {
-			format_size(ni.mem_total, total, sizeof(total));
-			format_size(ni.mem_free, avail, sizeof(avail));
-			printf("node %d mem_total %s mem_free %s cpus %s\n",
-			       node, total, avail, *ni.cpus ? ni.cpus : "-");
+	for (size_t i = 0; i < table.n; i++) {
+		st = vec_at(&table, i);
+		if (st->node >= 0 && st->node < MAX_NODES)
+			list_set(online, (unsigned int)st->node);
+	}
+	if (strcmp(nodes_arg, "all")) {
+		for (node = 0; node < MAX_NODES; node++) {
+			if (list_test(want, (unsigned int)node) &&
+			    !list_test(online, (unsigned int)node)) {
+				fprintf(stderr, "%s: nodes: node %d is not "
+					"online\n", prog, node);
+				goto out;
+			}
 		}
 	}
-	if (opts.json) {
-		json_end_array(&j);
-		json_finish(&j);
+
+	begin_output(&j, 1);
+	for (node = 0; node < MAX_NODES; node++) {
+		if (!list_test(online, (unsigned int)node) ||
+		    !list_test(want, (unsigned int)node))
+			continue;
+		if (print_node(&j, node, node_vec_find(&table, node)))
+			goto out;
 	}
-	return fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+	ret = end_output(&j, 1);
+out:
+	vec_free(&table);
+	numabuf_nl_close(nl);
+	return ret;
 }
+
+/* ---- alloc --------------------------------------------------------------- */
 
 static const char *alloc_hint(int err)
 {
@@ -500,118 +903,763 @@ out_close:
 	return ret;
 }
 
-static int open_ctx(struct numabuf_ctx **ctx)
+/* ---- list ---------------------------------------------------------------- */
+
+/* Which fields of a struct numabuf_bufstat put_buf() prints. */
+enum {
+	BUF_ID		= 1 << 0,
+	BUF_SIZE	= 1 << 1,
+	BUF_NODE	= 1 << 2,
+	BUF_FLAGS	= 1 << 3,
+	BUF_SOURCE	= 1 << 4,
+	BUF_PID		= 1 << 5,
+	BUF_UID		= 1 << 6,
+	BUF_COMM	= 1 << 7,
+	BUF_MAP_COUNT	= 1 << 8,
+	BUF_PHYS	= 1 << 9,	/* only when known */
+	BUF_CREATED	= 1 << 10,
+	BUF_ERROR	= 1 << 11,
+};
+
+/* The attributes of buf-get's reply and of each event, as the spec has them. */
+#define BUF_LISTED	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
+			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
+			 BUF_MAP_COUNT | BUF_PHYS | BUF_CREATED)
+#define BUF_CREATED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
+			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
+			 BUF_CREATED)
+#define BUF_FREED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE)
+#define BUF_FAILED_NTF	(BUF_SIZE | BUF_NODE | BUF_FLAGS | BUF_PID | \
+			 BUF_UID | BUF_COMM | BUF_ERROR)
+
+/* Flags: an array of names in JSON, "pool,huge-map" in text, "-" for none. */
+static void put_flags(struct json *j, uint32_t flags)
 {
-	const char *path;
-	int err = numabuf_open(ctx);
+	char text[FLAGS_STRLEN];
+	uint32_t bit;
 
-	if (err) {
-		path = getenv(NUMABUF_DEVICE_ENV);
-		if (!path || !*path)
-			path = NUMABUF_DEVICE_PATH;
-		fprintf(stderr, "%s: cannot open %s: %s%s\n", prog, path,
-			strerror(-err), open_hint(err));
-	}
-	return err;
-}
-
-static void print_pool(struct json *j, const struct numabuf_poolinfo *pi)
-{
-	char target[SIZE_STRLEN], size[SIZE_STRLEN], avail[SIZE_STRLEN];
-	char largest[SIZE_STRLEN];
-
-	if (opts.json) {
-		json_begin_object(j, NULL);
-		json_int(j, "node", pi->node);
-		json_u64(j, "pool_target", pi->target);
-		json_u64(j, "pool_size", pi->size);
-		json_u64(j, "pool_free", pi->free);
-		json_u64(j, "pool_largest", pi->largest);
-		json_end_object(j);
+	if (!opts.json) {
+		format_flags(flags, text, sizeof(text));
+		put_str(j, "flags", text);
 		return;
 	}
-	format_size(pi->target, target, sizeof(target));
-	format_size(pi->size, size, sizeof(size));
-	format_size(pi->free, avail, sizeof(avail));
-	format_size(pi->largest, largest, sizeof(largest));
-	printf("node %d pool_target %s pool_size %s pool_free %s pool_largest %s\n",
-	       pi->node, target, size, avail, largest);
+	json_begin_array(j, "flags");
+	for (bit = 1; bit; bit <<= 1) {
+		if (!(flags & bit))
+			continue;
+		if (flag_name(bit)) {
+			json_string(j, NULL, flag_name(bit));
+		} else {
+			snprintf(text, sizeof(text), "%#x", bit);
+			json_string(j, NULL, text);
+		}
+	}
+	json_end_array(j);
+}
+
+/* The source by name; a number for one this tool does not know. */
+static void put_source(struct json *j, uint32_t source)
+{
+	const char *name = source_name(source);
+
+	if (name)
+		put_str(j, "source", name);
+	else
+		put_u64(j, "source", source);
+}
+
+/* A time: ns since the epoch in JSON, the local time in text. */
+static void put_time(struct json *j, const char *key, uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	char text[64];
+	struct tm tm;
+
+	if (opts.json) {
+		json_u64(j, key, ns);
+		return;
+	}
+	if (!localtime_r(&t, &tm) ||
+	    !strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(text, sizeof(text), "%" PRIu64, ns);
+	put_str(j, key, text);
+}
+
+/* An errno: the number in JSON, its name in text. */
+static void put_errno(struct json *j, const char *key, uint32_t err)
+{
+	const char *name = err <= INT_MAX ? errno_name((int)err) : NULL;
+
+	if (opts.json || !name)
+		put_u64(j, key, err);
+	else
+		put_str(j, key, name);
+}
+
+static void put_buf(struct json *j, const struct numabuf_bufstat *st,
+		    unsigned int fields)
+{
+	if (fields & BUF_ID)
+		put_u64(j, "id", st->id);
+	if (fields & BUF_SIZE)
+		put_size(j, "size", st->size);
+	if (fields & BUF_NODE)
+		put_node(j, st->node);
+	if (fields & BUF_FLAGS)
+		put_flags(j, st->flags);
+	if (fields & BUF_SOURCE)
+		put_source(j, st->source);
+	if (fields & BUF_PID)
+		put_u64(j, "pid", st->pid);
+	if (fields & BUF_UID)
+		put_u64(j, "uid", st->uid);
+	if (fields & BUF_COMM)
+		put_str(j, "comm", st->comm);
+	if (fields & BUF_MAP_COUNT)
+		put_u64(j, "map-count", st->map_count);
+	if ((fields & BUF_PHYS) && st->phys) {
+		if (opts.json)
+			json_u64(j, "phys", st->phys);
+		else
+			printf(" phys %#" PRIx64, st->phys);
+	}
+	if (fields & BUF_CREATED)
+		put_time(j, "created", st->created_ns);
+	if (fields & BUF_ERROR)
+		put_errno(j, "error", st->error);
+}
+
+static int buf_vec_add(const struct numabuf_bufstat *st, void *arg)
+{
+	return vec_push(arg, st);
+}
+
+static int do_list(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "node",	required_argument,	NULL, 'n' },
+		{ "pid",	required_argument,	NULL, 'P' },
+		{ "uid",	required_argument,	NULL, 'u' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	struct numabuf_buf_filter filter = { .node = -1, .pid = 0, .uid = -1 };
+	uint64_t want[LIST_WORDS(MAX_NODES)], v;
+	struct vec bufs = VEC_INIT(struct numabuf_bufstat);
+	const struct numabuf_bufstat *st;
+	const char *nodes_arg = NULL;
+	struct numabuf_nl *nl;
+	struct passwd *pw;
+	int c, err, ret = EXIT_FAILURE;
+	unsigned int n;
+	struct json j;
+	size_t i;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+n:P:u:jph", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			nodes_arg = optarg;
+			break;
+		case 'P':
+			if (parse_u64(optarg, INT_MAX, &v) || !v)
+				return usage_error("list: invalid pid '%s'",
+						   optarg);
+			filter.pid = (uint32_t)v;
+			break;
+		case 'u':
+			/* A number is a uid, as for chown(1). */
+			if (!parse_u64(optarg, UINT32_MAX - 1, &v)) {
+				filter.uid = (int64_t)v;
+				break;
+			}
+			pw = getpwnam(optarg);
+			if (!pw)
+				return usage_error("list: unknown user '%s'",
+						   optarg);
+			filter.uid = pw->pw_uid;
+			break;
+		case 'j':
+			opts.json = 1;
+			break;
+		case 'p':
+			opts.pretty = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return try_help();
+		}
+	}
+	if (optind < argc)
+		return usage_error("list: unexpected argument '%s'",
+				   argv[optind]);
+	if (nodes_arg) {
+		err = parse_nodes_arg("list", nodes_arg, want);
+		if (err)
+			return err;
+		/* One node: the kernel filters; several: we do. */
+		n = list_count(want, MAX_NODES);
+		for (i = 0; n == 1 && i < MAX_NODES; i++)
+			if (list_test(want, (unsigned int)i))
+				filter.node = (int32_t)i;
+		if (n == MAX_NODES)
+			nodes_arg = NULL;
+	}
+
+	if (nl_open("list", &nl))
+		return EXIT_FAILURE;
+	err = numabuf_nl_bufs(nl, &filter, buf_vec_add, &bufs);
+	if (err) {
+		nl_fail(nl, "list", err, NULL);
+		goto out;
+	}
+	begin_output(&j, 1);
+	for (i = 0; i < bufs.n; i++) {
+		st = vec_at(&bufs, i);
+		if (nodes_arg && (st->node < 0 || st->node >= MAX_NODES ||
+				  !list_test(want, (unsigned int)st->node)))
+			continue;
+		begin_object(&j);
+		put_buf(&j, st, BUF_LISTED);
+		end_object(&j);
+	}
+	ret = end_output(&j, 1);
+out:
+	vec_free(&bufs);
+	numabuf_nl_close(nl);
+	return ret;
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+static void put_limits(struct json *j, const struct numabuf_limits *lim)
+{
+	put_cap(j, "max-bytes", lim->max_bytes);
+	put_cap(j, "max-user-bytes", lim->max_user_bytes);
+	put_size(j, "total-bytes", lim->total_bytes);
+}
+
+static int do_stats(int argc, char **argv)
+{
+	struct vec nodes = VEC_INIT(struct numabuf_nodestat);
+	struct numabuf_nodestat sum;
+	const struct numabuf_nodestat *st;
+	struct numabuf_limits lim;
+	struct numabuf_nl *nl;
+	int err, i, ret = EXIT_FAILURE;
+	struct json j;
+	size_t n;
+
+	if (argc > 1 && !matches(argv[1], "show"))
+		return usage_error("stats: unknown command '%s'", argv[1]);
+	if (argc > 2)
+		return usage_error("stats: unexpected argument '%s'", argv[2]);
+
+	if (nl_open("stats", &nl))
+		return EXIT_FAILURE;
+	if (node_vec_read(nl, "stats", &nodes))
+		goto out;
+	err = numabuf_nl_limit_get(nl, &lim);
+	if (err) {
+		nl_fail(nl, "stats", err, NULL);
+		goto out;
+	}
+
+	memset(&sum, 0, sizeof(sum));
+	for (n = 0; n < nodes.n; n++) {
+		st = vec_at(&nodes, n);
+		sum.buffers += st->buffers;
+		sum.bytes += st->bytes;
+		sum.pool_target += st->pool_target;
+		sum.pool_size += st->pool_size;
+		sum.pool_free += st->pool_free;
+		for (i = 0; i < 3; i++) {
+			sum.allocs[i] += st->allocs[i];
+			sum.fails[i] += st->fails[i];
+		}
+	}
+
+	begin_output(&j, 0);
+	begin_object(&j);
+	put_u64(&j, "buffers", sum.buffers);
+	put_size(&j, "bytes", sum.bytes);
+	put_newline();
+	put_size(&j, "pool-target", sum.pool_target);
+	put_size(&j, "pool-size", sum.pool_size);
+	put_size(&j, "pool-free", sum.pool_free);
+	put_newline();
+	put_counts(&j, sum.allocs, sum.fails);
+	put_newline();
+	put_limits(&j, &lim);
+	end_object(&j);
+	ret = end_output(&j, 0);
+out:
+	vec_free(&nodes);
+	numabuf_nl_close(nl);
+	return ret;
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+
+static void put_node_pool(struct json *j, const struct numabuf_nodestat *st)
+{
+	begin_object(j);
+	put_node_id(j, st->node);
+	put_pool(j, st);
+	end_object(j);
+}
+
+/*
+ * A SIZE argument; a usage error names @what.  With @cap, "none" is 0.
+ * Returns 0 or the exit status.
+ */
+static int parse_size_arg(const char *what, const char *arg, int cap,
+			  uint64_t *bytes)
+{
+	int err;
+
+	if (cap && !strcmp(arg, "none")) {
+		*bytes = 0;
+		return 0;
+	}
+	err = parse_size(arg, bytes);
+	if (err == -ERANGE)
+		return usage_error("%s: size '%s' is too large", what, arg);
+	if (err)
+		return usage_error("%s: invalid size '%s' (examples: 0, 512M, "
+				   "1.5G%s)", what, arg, cap ? ", none" : "");
+	return 0;
+}
+
+/* A NODE argument: an id, or "local".  Returns 0 or the exit status. */
+static int parse_node_arg(const char *what, const char *arg, int *node)
+{
+	if (parse_node(arg, node))
+		return usage_error("%s: invalid node '%s' (a node id or "
+				   "'local')", what, arg);
+	if (*node == NUMABUF_NODE_LOCAL) {
+		*node = local_node();
+		if (*node < 0) {
+			fprintf(stderr, "%s: %s: cannot tell the local node: "
+				"%s\n", prog, what, strerror(-*node));
+			return EXIT_FAILURE;
+		}
+	}
+	return 0;
+}
+
+static int do_pool_set(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "low",	required_argument,	NULL, OPT_LOW },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char *low_arg = NULL, *size_arg;
+	struct numabuf_nodestat st;
+	struct numabuf_nl *nl;
+	uint64_t target, low;
+	int c, node, err, ret = EXIT_FAILURE;
+	struct json j;
+
+	optind = 0;	/* options may follow NODE and SIZE */
+	while ((c = getopt_long(argc, argv, "jph", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LOW:
+			low_arg = optarg;
+			break;
+		case 'j':
+			opts.json = 1;
+			break;
+		case 'p':
+			opts.pretty = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return try_help();
+		}
+	}
+	if (optind == argc)
+		return usage_error("pool set: expected NODE [SIZE] [--low SIZE]");
+	if (argc - optind > 2)
+		return usage_error("pool set: unexpected argument '%s'",
+				   argv[optind + 2]);
+	size_arg = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if (!size_arg && !low_arg)
+		return usage_error("pool set: expected SIZE, --low SIZE or both");
+	err = parse_node_arg("pool set", argv[optind], &node);
+	if (!err && size_arg)
+		err = parse_size_arg("pool set", size_arg, 0, &target);
+	if (!err && low_arg)
+		err = parse_size_arg("pool set", low_arg, 0, &low);
+	if (err)
+		return err;
+
+	if (nl_open("pool set", &nl))
+		return EXIT_FAILURE;
+	err = numabuf_nl_pool_set(nl, node, size_arg ? &target : NULL,
+				  low_arg ? &low : NULL);
+	if (err) {
+		nl_fail(nl, "pool set", err, err == -EPERM ?
+			"needs CAP_SYS_ADMIN and CAP_NET_ADMIN" : NULL);
+		goto out;
+	}
+	/* What the pool is now, as pool show prints it. */
+	err = numabuf_nl_node_get(nl, node, &st);
+	if (err) {
+		nl_fail(nl, "pool set", err, NULL);
+		goto out;
+	}
+	begin_output(&j, 0);
+	put_node_pool(&j, &st);
+	ret = end_output(&j, 0);
+out:
+	numabuf_nl_close(nl);
+	return ret;
 }
 
 static int do_pool(int argc, char **argv)
 {
-	uint64_t online[LIST_WORDS(MAX_NODES)], bytes;
-	struct numabuf_poolinfo pi;
-	struct numabuf_ctx *ctx;
-	/* -2: every online node; else the node named */
-	int node = -2, err, ret = EXIT_FAILURE;
+	uint64_t want[LIST_WORDS(MAX_NODES)];
+	struct vec nodes = VEC_INIT(struct numabuf_nodestat);
+	const struct numabuf_nodestat *st;
+	const char *nodes_arg = "all";
+	struct numabuf_nl *nl;
+	int node, err, ret = EXIT_FAILURE;
+	struct json j;
+	size_t i;
+
+	if (argc > 1 && matches(argv[1], "set"))
+		return do_pool_set(argc - 1, argv + 1);
+	if (argc > 1 && (matches(argv[1], "show") || matches(argv[1], "list"))) {
+		argc--;
+		argv++;
+	}
+	if (argc > 2)
+		return usage_error("pool: unexpected argument '%s'", argv[2]);
+	if (argc > 1 && !is_nodes_word(argv[1]) && strcmp(argv[1], "local"))
+		return usage_error("pool: unknown command '%s'", argv[1]);
+	if (argc > 1)
+		nodes_arg = argv[1];
+	if (!strcmp(nodes_arg, "local")) {
+		err = parse_node_arg("pool", nodes_arg, &node);
+		if (err)
+			return err;
+		memset(want, 0, sizeof(want));
+		if (node < MAX_NODES)
+			list_set(want, (unsigned int)node);
+	} else {
+		err = parse_nodes_arg("pool", nodes_arg, want);
+		if (err)
+			return err;
+	}
+
+	if (nl_open("pool", &nl))
+		return EXIT_FAILURE;
+	if (node_vec_read(nl, "pool", &nodes))
+		goto out;
+	/* A node asked for by name must have a pool to show. */
+	if (strcmp(nodes_arg, "all")) {
+		for (node = 0; node < MAX_NODES; node++) {
+			if (list_test(want, (unsigned int)node) &&
+			    !node_vec_find(&nodes, node)) {
+				fprintf(stderr, "%s: pool: node %d is not "
+					"online or has no memory\n", prog,
+					node);
+				goto out;
+			}
+		}
+	}
+	begin_output(&j, 1);
+	for (i = 0; i < nodes.n; i++) {
+		st = vec_at(&nodes, i);
+		if (st->node >= 0 && st->node < MAX_NODES &&
+		    list_test(want, (unsigned int)st->node))
+			put_node_pool(&j, st);
+	}
+	ret = end_output(&j, 1);
+out:
+	vec_free(&nodes);
+	numabuf_nl_close(nl);
+	return ret;
+}
+
+/* ---- limit --------------------------------------------------------------- */
+
+static int print_limits(struct numabuf_nl *nl, const char *what)
+{
+	struct numabuf_limits lim;
+	struct json j;
+	int err;
+
+	err = numabuf_nl_limit_get(nl, &lim);
+	if (err)
+		return nl_fail(nl, what, err, NULL);
+	begin_output(&j, 0);
+	begin_object(&j);
+	put_limits(&j, &lim);
+	end_object(&j);
+	return end_output(&j, 0);
+}
+
+static int do_limit_set(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "max",	required_argument,	NULL, OPT_MAX },
+		{ "max-user",	required_argument,	NULL, OPT_MAX_USER },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char *max_arg = NULL, *user_arg = NULL;
+	uint64_t max_bytes, max_user_bytes;
+	struct numabuf_nl *nl;
+	int c, err, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+jph", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MAX:
+			max_arg = optarg;
+			break;
+		case OPT_MAX_USER:
+			user_arg = optarg;
+			break;
+		case 'j':
+			opts.json = 1;
+			break;
+		case 'p':
+			opts.pretty = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return try_help();
+		}
+	}
+	if (optind < argc)
+		return usage_error("limit set: unexpected argument '%s'",
+				   argv[optind]);
+	if (!max_arg && !user_arg)
+		return usage_error("limit set: expected --max SIZE, "
+				   "--max-user SIZE or both");
+	err = max_arg ? parse_size_arg("limit set", max_arg, 1, &max_bytes) : 0;
+	if (!err && user_arg)
+		err = parse_size_arg("limit set", user_arg, 1, &max_user_bytes);
+	if (err)
+		return err;
+
+	if (nl_open("limit set", &nl))
+		return EXIT_FAILURE;
+	err = numabuf_nl_limit_set(nl, max_arg ? &max_bytes : NULL,
+				   user_arg ? &max_user_bytes : NULL);
+	if (err)
+		ret = nl_fail(nl, "limit set", err, err == -EPERM ?
+			      "needs CAP_NET_ADMIN" : NULL);
+	else
+		ret = print_limits(nl, "limit set");
+	numabuf_nl_close(nl);
+	return ret;
+}
+
+static int do_limit(int argc, char **argv)
+{
+	struct numabuf_nl *nl;
+	int ret;
+
+	if (argc > 1 && matches(argv[1], "set"))
+		return do_limit_set(argc - 1, argv + 1);
+	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list"))
+		return usage_error("limit: unknown command '%s'", argv[1]);
+	if (argc > 2)
+		return usage_error("limit: unexpected argument '%s'", argv[2]);
+
+	if (nl_open("limit", &nl))
+		return EXIT_FAILURE;
+	ret = print_limits(nl, "limit");
+	numabuf_nl_close(nl);
+	return ret;
+}
+
+/* ---- monitor ------------------------------------------------------------- */
+
+struct monitor {
+	uint64_t count;		/* stop after this many events; 0: never */
+	uint64_t seen;
+	int done;
+};
+
+static int monitor_event(const struct numabuf_event *ev, void *arg)
+{
+	struct monitor *mon = arg;
+	const char *name, *text;
+	unsigned int fields = 0;
 	struct json j;
 
-	if (argc > 1 && matches(argv[1], "set")) {
-		if (argc != 4)
-			return usage_error("pool set: expected NODE SIZE");
-		if (parse_node(argv[2], &node))
-			return usage_error("pool set: invalid node '%s'", argv[2]);
-		err = parse_size(argv[3], &bytes);
-		if (err)
-			return usage_error("pool set: invalid size '%s' (examples: 0, 512M, 1.5G)",
-					   argv[3]);
-		if (open_ctx(&ctx))
-			return EXIT_FAILURE;
-		err = numabuf_pool_set(ctx, node, bytes, &pi);
-		if (err) {
-			fprintf(stderr, "%s: cannot set the pool of node %s to %s: %s%s\n",
-				prog, argv[2], argv[3], strerror(-err),
-				err == -EPERM ? " (needs CAP_SYS_ADMIN)" :
-				err == -ENOMEM ? " (the node has no contiguous memory that large to spare)" :
-				"");
-			goto out;
+	switch (ev->type) {
+	case NUMABUF_EVENT_BUF_CREATED:
+		name = "buf-created";
+		text = "created";
+		/* The time of an event is now: text leaves it out. */
+		fields = BUF_CREATED_NTF;
+		if (!opts.json)
+			fields &= ~BUF_CREATED;
+		break;
+	case NUMABUF_EVENT_BUF_FREED:
+		name = "buf-freed";
+		text = "freed";
+		fields = BUF_FREED_NTF;
+		break;
+	case NUMABUF_EVENT_ALLOC_FAILED:
+		name = "alloc-failed";
+		text = "alloc-failed";
+		fields = BUF_FAILED_NTF;
+		break;
+	case NUMABUF_EVENT_POOL_LOW:
+		name = "pool-low";
+		text = "pool-low";
+		break;
+	default:
+		return 0;
+	}
+
+	begin_output(&j, 0);
+	begin_object(&j);
+	if (opts.json)
+		json_string(&j, "event", name);
+	else
+		put_word(text);
+	if (ev->type == NUMABUF_EVENT_POOL_LOW) {
+		put_node_id(&j, ev->node.node);
+		put_size(&j, "pool-target", ev->node.pool_target);
+		put_size(&j, "pool-size", ev->node.pool_size);
+		put_size(&j, "pool-free", ev->node.pool_free);
+		put_size(&j, "pool-low", ev->node.pool_low);
+	} else {
+		put_buf(&j, &ev->buf, fields);
+	}
+	end_object(&j);
+	if (end_output(&j, 0))
+		return -EIO;
+	if (mon->count && ++mon->seen == mon->count) {
+		mon->done = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int do_monitor(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "count",	required_argument,	NULL, 'c' },
+		{ "timeout",	required_argument,	NULL, 't' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "pretty",	no_argument,		NULL, 'p' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	struct monitor mon = { 0, 0, 0 };
+	uint64_t timeout = 0;
+	int64_t deadline = 0, left;
+	struct numabuf_nl *nl;
+	struct pollfd pfd;
+	int c, n, err, ret = EXIT_FAILURE;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+c:t:jph", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_u64(optarg, UINT64_MAX, &mon.count) ||
+			    !mon.count)
+				return usage_error("monitor: invalid count "
+						   "'%s' (a number of events, "
+						   "1 or more)", optarg);
+			break;
+		case 't':
+			if (parse_u64(optarg, TIMEOUT_MAX, &timeout) || !timeout)
+				return usage_error("monitor: invalid timeout "
+						   "'%s' (whole seconds, 1 to "
+						   "%d)", optarg, TIMEOUT_MAX);
+			break;
+		case 'j':
+			opts.json = 1;
+			break;
+		case 'p':
+			opts.pretty = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			return try_help();
 		}
-		if (opts.json)
-			json_init(&j, stdout, opts.pretty);
-		print_pool(&j, &pi);
-		if (opts.json)
-			json_finish(&j);
-		ret = EXIT_SUCCESS;
+	}
+	if (optind < argc)
+		return usage_error("monitor: unexpected argument '%s'",
+				   argv[optind]);
+
+	if (nl_open("monitor", &nl))
+		return EXIT_FAILURE;
+	err = numabuf_nl_subscribe(nl);
+	if (err) {
+		nl_fail(nl, "monitor", err, err == -EPERM ?
+			"needs CAP_SYS_ADMIN" : NULL);
 		goto out;
 	}
+	if (timeout)
+		deadline = now_ms() + (int64_t)timeout * 1000;
 
-	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list")) {
-		if (argc > 2 || parse_node(argv[1], &node))
-			return usage_error("pool: unknown command '%s'", argv[1]);
-	} else if (argc > 2) {
-		if (argc > 3 || parse_node(argv[2], &node))
-			return usage_error("pool show: invalid node '%s'", argv[2]);
-	}
-
-	if (read_online(online))
-		return EXIT_FAILURE;
-	if (open_ctx(&ctx))
-		return EXIT_FAILURE;
-	if (opts.json) {
-		json_init(&j, stdout, opts.pretty);
-		json_begin_array(&j, NULL);
-	}
-	for (int n = 0; n < MAX_NODES; n++) {
-		/* One node when named (the kernel resolves 'local'). */
-		if (node != -2 ? n != 0 : !list_test(online, (unsigned int)n))
+	pfd.fd = numabuf_nl_fd(nl);
+	pfd.events = POLLIN;
+	while (!mon.done) {
+		left = -1;
+		if (timeout) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				break;
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
 			continue;
-		err = numabuf_pool_get(ctx, node != -2 ? node : n, &pi);
-		if (err) {
-			fprintf(stderr, "%s: cannot read the pool of node %d: %s%s\n",
-				prog, node != -2 ? node : n, strerror(-err),
-				err == -ENODEV ? " (node not online)" : "");
+		if (n < 0) {
+			fprintf(stderr, "%s: monitor: poll: %s\n", prog,
+				strerror(errno));
 			goto out;
 		}
-		print_pool(&j, &pi);
+		if (!n)
+			continue;	/* the deadline */
+		err = numabuf_nl_events(nl, 1, monitor_event, &mon);
+		if (err == -ENOBUFS) {
+			fprintf(stderr, "%s: monitor: events were lost (the "
+				"socket's buffer overflowed)\n", prog);
+		} else if (err < 0 && err != -EAGAIN) {
+			nl_fail(nl, "monitor", err, NULL);
+			goto out;
+		}
 	}
-	if (opts.json) {
-		json_end_array(&j);
-		json_finish(&j);
-	}
-	ret = fflush(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+	ret = EXIT_SUCCESS;
 out:
-	numabuf_close(ctx);
+	numabuf_nl_close(nl);
 	return ret;
 }
 
@@ -623,13 +1671,18 @@ static int do_help(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* In this order: the first whose name @argv[0] begins wins ("l": list). */
 static const struct {
 	const char *name;
 	int (*func)(int argc, char **argv);
 } objects[] = {
 	{ "nodes",	do_nodes },
+	{ "list",	do_list },
+	{ "limit",	do_limit },
+	{ "stats",	do_stats },
 	{ "alloc",	do_alloc },
 	{ "pool",	do_pool },
+	{ "monitor",	do_monitor },
 	{ "help",	do_help },
 };
 

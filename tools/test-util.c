@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Host unit tests of tools/util.c: size parsing and formatting, node ids,
- * node lists.  TAP output; exit status 0 when every test passes.
+ * numbers, node lists, flag and errno names.  TAP output; exit status 0
+ * when every test passes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -192,6 +193,45 @@ static void test_parse_node(void)
 	node_bad("99999999999999999999999");
 }
 
+static void u64_ok(const char *s, uint64_t max, uint64_t want)
+{
+	uint64_t got = 7;
+	int err = parse_u64(s, max, &got);
+
+	ok(!err && got == want, "parse_u64(\"%s\", %" PRIu64 ") = %" PRIu64
+	   " (err %d, got %" PRIu64 ")", s, max, want, err, got);
+}
+
+static void u64_bad(const char *s, uint64_t max, int want)
+{
+	uint64_t got = 7;
+	int err = parse_u64(s, max, &got);
+
+	ok(err == want && got == 7, "parse_u64(\"%s\", %" PRIu64 ") fails "
+	   "with %d (got %d)", s, max, want, err);
+}
+
+static void test_parse_u64(void)
+{
+	u64_ok("0", 10, 0);
+	u64_ok("10", 10, 10);
+	u64_ok("007", 10, 7);
+	u64_ok("4294967295", UINT32_MAX, UINT32_MAX);
+	u64_ok("18446744073709551615", UINT64_MAX, UINT64_MAX);
+	u64_bad("", 10, -EINVAL);
+	u64_bad("-1", 10, -EINVAL);
+	u64_bad("+1", 10, -EINVAL);
+	u64_bad(" 1", 10, -EINVAL);
+	u64_bad("1 ", 10, -EINVAL);
+	u64_bad("1.5", 10, -EINVAL);
+	u64_bad("1K", 10, -EINVAL);
+	u64_bad("0x10", 100, -EINVAL);
+	u64_bad("11", 10, -ERANGE);
+	u64_bad("4294967296", UINT32_MAX, -ERANGE);
+	u64_bad("18446744073709551616", UINT64_MAX, -ERANGE);
+	u64_bad("99999999999999999999x", UINT64_MAX, -EINVAL);
+}
+
 #define NBITS	128
 
 static void list_ok(const char *s, const char *canon, unsigned int count)
@@ -270,6 +310,7 @@ static void test_lists(void)
 	memset(map, 0, sizeof(map));
 	for (i = 0; i < NBITS; i += 2)
 		list_set(map, i);
+	ok(list_count(map, NBITS) == NBITS / 2, "list_count: every other id");
 	ok(list_format(map, NBITS, buf, sizeof(buf)) == -ENOSPC,
 	   "list_format: -ENOSPC");
 	memset(map, 0, sizeof(map));
@@ -277,12 +318,109 @@ static void test_lists(void)
 	   "list_format: empty set in a 1-byte buffer");
 }
 
+static void nodelist_ok(const char *s, const char *canon, unsigned int count)
+{
+	uint64_t map[LIST_WORDS(NBITS)];
+	char buf[256];
+	int err, len = -1;
+
+	memset(map, 0xff, sizeof(map));
+	err = parse_nodelist(s, map, NBITS);
+	if (!err)
+		len = list_format(map, NBITS, buf, sizeof(buf));
+	ok(!err && list_count(map, NBITS) == count && len >= 0 &&
+	   !strcmp(buf, canon), "parse_nodelist(\"%s\") = \"%s\", %u ids "
+	   "(err %d, \"%s\")", s, canon, count, err, len >= 0 ? buf : "");
+}
+
+static void nodelist_bad(const char *s, int want)
+{
+	uint64_t map[LIST_WORDS(NBITS)];
+	int err = parse_nodelist(s, map, NBITS);
+
+	ok(err == want, "parse_nodelist(\"%s\") fails with %d (got %d)", s,
+	   want, err);
+}
+
+static void test_nodelists(void)
+{
+	nodelist_ok("0", "0", 1);
+	nodelist_ok("0-3,5", "0-3,5", 5);
+	nodelist_ok("5,0-3", "0-3,5", 5);
+	nodelist_ok("1,1", "1", 1);
+	nodelist_ok("127", "127", 1);
+	nodelist_ok("all", "0-127", NBITS);
+
+	nodelist_bad("", -EINVAL);
+	nodelist_bad("All", -EINVAL);
+	nodelist_bad("all,1", -EINVAL);
+	nodelist_bad("al", -EINVAL);
+	nodelist_bad("!0", -EINVAL);	/* numactl's negation: not taken */
+	nodelist_bad("+0", -EINVAL);	/* numactl's relative ids: neither */
+	nodelist_bad("local", -EINVAL);
+	nodelist_bad("0-3,", -EINVAL);
+	nodelist_bad("0 - 3", -EINVAL);
+	nodelist_bad("3-1", -EINVAL);
+	nodelist_bad("-1", -EINVAL);
+	nodelist_bad("x", -EINVAL);
+	nodelist_bad("128", -ERANGE);
+	nodelist_bad("0-1000", -ERANGE);
+	nodelist_bad("4294967296", -ERANGE);
+}
+
+static void flags_ok(uint32_t flags, const char *want)
+{
+	char buf[FLAGS_STRLEN];
+	int n = format_flags(flags, buf, sizeof(buf));
+
+	ok(n == (int)strlen(want) && !strcmp(buf, want),
+	   "format_flags(%#x) = \"%s\" (got \"%s\", %d)", flags, want,
+	   n >= 0 ? buf : "", n);
+}
+
+static void test_names(void)
+{
+	char buf[8];
+
+	flags_ok(0, "");
+	flags_ok(NUMABUF_F_PREFERRED, "preferred");
+	flags_ok(NUMABUF_F_POOL, "pool");
+	flags_ok(NUMABUF_F_NO_POOL, "no-pool");
+	flags_ok(NUMABUF_F_HUGE_MAP, "huge-map");
+	flags_ok(NUMABUF_F_PREFERRED | NUMABUF_F_HUGE_MAP, "preferred,huge-map");
+	flags_ok(NUMABUF_F_POOL | 0x30, "pool,0x30");
+	flags_ok(0x80000000, "0x80000000");
+	flags_ok(UINT32_MAX, "preferred,pool,no-pool,huge-map,0xfffffff0");
+	ok(format_flags(NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP, buf,
+			sizeof(buf)) == -ENOSPC, "format_flags: -ENOSPC");
+	ok(format_flags(0x100, buf, 4) == -ENOSPC,
+	   "format_flags: -ENOSPC for the hex rest");
+	ok(!flag_name(0) && !flag_name(0x10) &&
+	   !flag_name(NUMABUF_F_POOL | NUMABUF_F_NO_POOL),
+	   "flag_name: NULL for no bit, an unknown bit and two bits");
+
+	ok(!strcmp(source_name(NUMABUF_SOURCE_PAGES), "pages") &&
+	   !strcmp(source_name(NUMABUF_SOURCE_RANGE), "range") &&
+	   !strcmp(source_name(NUMABUF_SOURCE_POOL), "pool") &&
+	   !source_name(0) && !source_name(4), "source_name");
+
+	ok(!strcmp(errno_name(ENOMEM), "ENOMEM") &&
+	   !strcmp(errno_name(EDQUOT), "EDQUOT") &&
+	   !strcmp(errno_name(EPERM), "EPERM") &&
+	   !strcmp(errno_name(EINTR), "EINTR"), "errno_name: known");
+	ok(!errno_name(0) && !errno_name(-ENOMEM) && !errno_name(4095),
+	   "errno_name: NULL for others");
+}
+
 int main(void)
 {
 	test_parse_size();
 	test_format_size();
 	test_parse_node();
+	test_parse_u64();
 	test_lists();
+	test_nodelists();
+	test_names();
 
 	printf("1..%d\n", tests);
 	if (failures)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * numabufctl helpers that need no device: sizes, node ids and node lists.
+ * numabufctl helpers that need no device: sizes, node ids and node lists,
+ * the names of flags, sources and errnos.
  */
 #include <errno.h>
 #include <limits.h>
@@ -164,6 +165,20 @@ int parse_node(const char *s, int *node)
 	return 0;
 }
 
+int parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	uint64_t val;
+	int err;
+
+	err = parse_decimal(&s, max, &val);
+	if (err == -EINVAL || *s)
+		return -EINVAL;
+	if (err)
+		return err;
+	*v = val;
+	return 0;
+}
+
 int list_parse(const char *s, uint64_t *map, unsigned int nbits)
 {
 	uint64_t first, last, i;
@@ -196,6 +211,30 @@ int list_parse(const char *s, uint64_t *map, unsigned int nbits)
 			return 0;
 		s++;
 	}
+}
+
+int parse_nodelist(const char *s, uint64_t *map, unsigned int nbits)
+{
+	unsigned int i;
+
+	if (!strcmp(s, "all")) {
+		memset(map, 0, LIST_WORDS(nbits) * sizeof(*map));
+		for (i = 0; i < nbits; i++)
+			list_set(map, i);
+		return 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	return list_parse(s, map, nbits);
+}
+
+unsigned int list_count(const uint64_t *map, unsigned int nbits)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nbits; i++)
+		n += (unsigned int)list_test(map, i);
+	return n;
 }
 
 int list_format(const uint64_t *map, unsigned int nbits, char *buf,
@@ -242,4 +281,77 @@ const char *source_name(uint32_t source)
 	default:
 		return NULL;	/* a module that does not say */
 	}
+}
+
+const char *flag_name(uint32_t flag)
+{
+	switch (flag) {
+	case NUMABUF_F_PREFERRED:
+		return "preferred";
+	case NUMABUF_F_POOL:
+		return "pool";
+	case NUMABUF_F_NO_POOL:
+		return "no-pool";
+	case NUMABUF_F_HUGE_MAP:
+		return "huge-map";
+	default:
+		return NULL;
+	}
+}
+
+int format_flags(uint32_t flags, char *buf, size_t len)
+{
+	uint32_t unknown = 0, bit;
+	size_t pos = 0;
+	const char *name;
+	int n;
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (bit = 1; bit; bit <<= 1) {
+		if (!(flags & bit))
+			continue;
+		name = flag_name(bit);
+		if (!name) {
+			unknown |= bit;
+			continue;
+		}
+		n = snprintf(buf + pos, len - pos, "%s%s", pos ? "," : "",
+			     name);
+		if (n < 0 || (size_t)n >= len - pos)
+			return -ENOSPC;
+		pos += (size_t)n;
+	}
+	if (unknown) {
+		n = snprintf(buf + pos, len - pos, "%s%#x", pos ? "," : "",
+			     unknown);
+		if (n < 0 || (size_t)n >= len - pos)
+			return -ENOSPC;
+		pos += (size_t)n;
+	}
+	return (int)pos;
+}
+
+const char *errno_name(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+#define E(x) { x, #x }
+		E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EIO), E(ENXIO),
+		E(E2BIG), E(EBADF), E(EAGAIN), E(ENOMEM), E(EACCES),
+		E(EFAULT), E(EBUSY), E(EEXIST), E(ENODEV), E(EINVAL),
+		E(ENOSPC), E(ENOTTY), E(EFBIG), E(ERANGE), E(ENOSYS),
+		E(EOPNOTSUPP), E(EOVERFLOW), E(ETIMEDOUT), E(EDQUOT),
+		E(EPROTO), E(ENOBUFS), E(EMSGSIZE),
+#undef E
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	return NULL;
 }

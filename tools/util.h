@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * numabufctl helpers that need no device: sizes, node ids and node lists.
+ * numabufctl helpers that need no device: sizes, node ids and node lists,
+ * the names of flags, sources and errnos.
  * All return 0 (or a length) on success and a negative errno on failure.
  */
 #ifndef NUMABUFCTL_UTIL_H
@@ -11,6 +12,8 @@
 
 /* Enough for any format_size() result: "18446744073709551615B" + NUL. */
 #define SIZE_STRLEN	24
+/* Enough for any format_flags() result: every name and "0xfffffff0". */
+#define FLAGS_STRLEN	48
 
 /*
  * Parse a size: decimal digits with an optional fraction and an optional
@@ -33,6 +36,12 @@ int format_size(uint64_t bytes, char *buf, size_t len);
 int parse_node(const char *s, int *node);
 
 /*
+ * Parse a whole decimal number, digits only (no sign, no spaces), up to
+ * @max: -EINVAL for anything else, -ERANGE above @max.
+ */
+int parse_u64(const char *s, uint64_t max, uint64_t *v);
+
+/*
  * Node (or CPU) lists in the kernel's and numactl's syntax, "0-3,5", held
  * in a bitmap of @nbits bits.  The empty string is the empty set.
  */
@@ -51,8 +60,32 @@ static inline void list_set(uint64_t *map, unsigned int bit)
 /* Parse @s into @map; -EINVAL on bad syntax, -ERANGE for ids >= @nbits. */
 int list_parse(const char *s, uint64_t *map, unsigned int nbits);
 
+/*
+ * Parse a node list as a user gives it, in numactl's syntax: "0-3,5", or
+ * "all" for every id below @nbits.  As list_parse(), except that the
+ * empty list is -EINVAL.
+ */
+int parse_nodelist(const char *s, uint64_t *map, unsigned int nbits);
+
+/* How many ids @map holds. */
+unsigned int list_count(const uint64_t *map, unsigned int nbits);
+
 /* The name of a NUMABUF_SOURCE_*, or NULL for one this tool does not know. */
 const char *source_name(uint32_t source);
+
+/* The name of one NUMABUF_F_* bit ("huge-map"), or NULL for another. */
+const char *flag_name(uint32_t flag);
+
+/*
+ * The names of the NUMABUF_F_* bits of @flags, comma separated in the
+ * order of the bits, "preferred,pool"; bits without a name as one hex
+ * number at the end ("pool,0x30").  "" for 0.  Returns the length or
+ * -ENOSPC.
+ */
+int format_flags(uint32_t flags, char *buf, size_t len);
+
+/* "ENOMEM" for ENOMEM, or NULL for an errno this tool has no name for. */
+const char *errno_name(int err);
 
 /* Format @map into @buf; returns the length or -ENOSPC. */
 int list_format(const uint64_t *map, unsigned int nbits, char *buf,

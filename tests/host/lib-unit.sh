@@ -12,8 +12,9 @@
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
 #     the guest test tests/suite/test_lib.c too,
-#   - runs numabufctl's argument handling and its no-device errors, and
-#     its alloc paths against the fake device,
+#   - runs numabufctl's argument handling, its no-device errors, the
+#     netlink commands' errors without the module, and its alloc paths
+#     against the fake device,
 #   - installs into a DESTDIR and builds a program with pkg-config.
 #
 # Exit status: 0 pass, 77 skip (no compiler or make), 1 fail.
@@ -272,29 +273,93 @@ expect alloc_not_numabuf 1 'cannot allocate 4MiB on node local: Inappropriate io
 	-- -j alloc --size 4M
 unset NUMABUF_DEVICE
 
-if [ -r /sys/devices/system/node/online ]; then
-	expect nodes 0 '' -- nodes
-	if grep -Eq '^node [0-9]+ mem_total [0-9.]+[KMGTPE]?i?B mem_free [0-9.]+[KMGTPE]?i?B cpus [-0-9,]+$' "$tmp/out"; then
+# The control-plane commands with bad arguments: usage errors (exit 2)
+# before anything is opened.
+expect nodes_bad_list 2 "invalid node list '0-'" -- nodes 0-
+expect nodes_list_range 2 "names a node above" -- nodes 0-99999
+expect nodes_extra_arg 2 "unexpected argument '1'" -- nodes show 0 1
+expect list_bad_node 2 "invalid node list 'x'" -- list --node x
+expect list_empty_node 2 "invalid node list ''" -- list --node ''
+expect list_bad_pid 2 "invalid pid '0'" -- list --pid 0
+expect list_neg_pid 2 "invalid pid '-5'" -- list --pid=-5
+expect list_bad_user 2 "unknown user 'no-such-user-here'" -- list --uid no-such-user-here
+expect list_extra_arg 2 "unexpected argument 'x'" -- list x
+expect list_bad_option 2 'Try' -- list --frob
+expect stats_bad_cmd 2 "unknown command 'x'" -- stats x
+expect pool_bad_cmd 2 "unknown command 'frob'" -- pool frob
+expect pool_bad_list 2 "invalid node list '1,'" -- pool show 1,
+expect pool_set_no_args 2 'expected NODE' -- pool set
+expect pool_set_nothing 2 'expected SIZE, --low SIZE or both' -- pool set 0
+expect pool_set_bad_node 2 "invalid node 'x'" -- pool set x 1G
+expect pool_set_bad_size 2 "invalid size '1X'" -- pool set 0 1X
+expect pool_set_bad_low 2 "invalid size '1.1K'" -- pool set 0 --low 1.1K
+expect pool_set_huge 2 'too large' -- pool set 0 99999999999999999999
+expect pool_set_extra 2 "unexpected argument '2G'" -- pool set 0 1G 2G
+expect limit_bad_cmd 2 "unknown command 'frob'" -- limit frob
+expect limit_set_nothing 2 'expected --max SIZE' -- limit set
+expect limit_set_bad_size 2 "invalid size 'lots'" -- limit set --max lots
+expect limit_set_extra 2 "unexpected argument 'x'" -- limit set --max 1G x
+expect monitor_bad_count 2 "invalid count '0'" -- monitor --count 0
+expect monitor_bad_timeout 2 "invalid timeout '1.5'" -- monitor --timeout 1.5
+expect monitor_extra_arg 2 "unexpected argument 'x'" -- monitor x
+
+# Without the module (never loaded on the host) every netlink command fails
+# cleanly, saying so, with nothing on stdout; nodes falls back to sysfs.
+if [ -d /sys/module/numabuf ]; then
+	skip ctl_no_module "the numabuf module is loaded on this host"
+else
+	nl_gone='the numabuf module is not loaded'
+	expect list_no_module 1 "list: $nl_gone" -- list
+	expect list_filter_no_module 1 "list: $nl_gone" -- -j list --node 0-3,5 --pid 1 --uid root
+	expect stats_no_module 1 "stats: $nl_gone" -- stats
+	expect pool_no_module 1 "pool: $nl_gone" -- pool
+	expect pool_show_no_module 1 "pool: $nl_gone" -- -j pool show all
+	expect pool_set_no_module 1 "pool set: $nl_gone" -- pool set 0 1.5G --low 4M
+	expect limit_no_module 1 "limit: $nl_gone" -- limit
+	expect limit_set_no_module 1 "limit set: $nl_gone" -- limit set --max none --max-user 1.5G
+	expect monitor_no_module 1 "monitor: $nl_gone" -- monitor --count 1 --timeout 1
+	for f in list stats pool limit monitor; do
+		"$ctl" -j "$f" >"$tmp/out" 2>/dev/null
+		if [ -s "$tmp/out" ]; then
+			fail "ctl_${f}_no_module_stdout" "$(head -c 200 "$tmp/out")"
+		else
+			pass "ctl_${f}_no_module_stdout"
+		fi
+	done
+fi
+
+if [ -r /sys/devices/system/node/online ] && [ ! -d /sys/module/numabuf ]; then
+	nodes_note='nodes: the numabuf module is not loaded: memory and CPUs only'
+	expect nodes 0 "$nodes_note" -- nodes
+	if grep -Eq '^node [0-9]+ mem-total [0-9.]+[KMGTPE]?i?B mem-free [0-9.]+[KMGTPE]?i?B cpus [-0-9,]+$' "$tmp/out"; then
 		pass ctl_nodes_text
 	else
 		fail ctl_nodes_text "$(head -2 "$tmp/out")"
 	fi
 	n_text=$(wc -l <"$tmp/out")
-	expect nodes_json 0 '' -- -j nodes
+	first=$(sed -n 's/^node \([0-9]*\) .*/\1/p' "$tmp/out" | head -1)
+	expect nodes_one 0 "$nodes_note" -- nodes "$first"
+	if [ "$(wc -l <"$tmp/out")" = 1 ] && grep -q "^node $first " "$tmp/out"; then
+		pass ctl_nodes_one_text
+	else
+		fail ctl_nodes_one_text "$(head -2 "$tmp/out")"
+	fi
+	expect nodes_offline 1 'node 4095 is not online' -- nodes 4095
+	expect nodes_json 0 "$nodes_note" -- -j nodes all
 	if command -v python3 >/dev/null 2>&1; then
 		if python3 - "$tmp/out" "$n_text" <<'EOF'
 import json, sys
 nodes = json.load(open(sys.argv[1]))
 assert isinstance(nodes, list) and len(nodes) == int(sys.argv[2]), nodes
 for n in nodes:
-    assert set(n) == {"node", "mem_total", "mem_free", "cpus"}, n
-    assert isinstance(n["node"], int) and isinstance(n["cpus"], str), n
-    assert isinstance(n["mem_total"], int) and n["mem_total"] >= n["mem_free"] >= 0, n
+    assert set(n) == {"id", "mem-total", "mem-free", "cpus"}, n
+    assert isinstance(n["id"], int) and isinstance(n["cpus"], str), n
+    assert isinstance(n["mem-total"], int) and n["mem-total"] >= n["mem-free"] >= 0, n
 EOF
 		then pass ctl_nodes_json_valid
 		else fail ctl_nodes_json_valid "$(head -c 300 "$tmp/out")"
 		fi
-		expect nodes_json_pretty 0 '' -- -j -p nodes show
+		expect nodes_json_pretty 0 "$nodes_note" -- -j -p nodes show
 		if python3 -m json.tool "$tmp/out" >/dev/null 2>&1; then
 			pass ctl_nodes_pretty_valid
 		else
@@ -304,7 +369,7 @@ EOF
 		skip ctl_nodes_json_valid "python3 not found"
 	fi
 else
-	skip ctl_nodes "no /sys/devices/system/node/online"
+	skip ctl_nodes "no /sys/devices/system/node/online, or the module is loaded"
 fi
 
 # ---- numabufctl alloc against the fake device --------------------------------
@@ -314,6 +379,7 @@ if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
 	"$top/tests/host/fake-device.c" \
 	-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
 	-I"$src/lib" -I"$src/kmod/uapi" "$src/lib/libnumabuf.a" \
+	$(pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
 	-Wl,--wrap=ioctl,--wrap=mmap64 -pthread 2>"$tmp/ctl-fake.log"; then
 	ctl=$tmp/numabufctl-fake
 	NUMABUF_DEVICE=/dev/zero
