@@ -4,12 +4,12 @@
  * docs/netlink/numabuf.yaml.
  *
  * The family lives in the initial network namespace only: what it shows
- * and changes (node memory, every buffer, pools, caps) is global.  Reading
- * is open to every user, with two limits: a caller without CAP_SYS_ADMIN
- * sees only the buffers charged to its own uid and no physical address.
- * Changing pools and caps takes CAP_NET_ADMIN (GENL_ADMIN_PERM) and, for
- * pools, CAP_SYS_ADMIN as the ioctl does.  Events go to the "events" group,
- * which takes CAP_SYS_ADMIN to join.
+ * and changes (node memory, every buffer, pools, caps) is global.  Nodes
+ * and buffers are open to every user, with two limits: a caller without
+ * CAP_SYS_ADMIN sees only the buffers charged to its own uid and no
+ * physical address.  pool-set, limit-get and limit-set take CAP_NET_ADMIN
+ * (GENL_ADMIN_PERM) and pool-set CAP_SYS_ADMIN too, as the ioctl does.
+ * Events go to the "events" group, which takes CAP_SYS_ADMIN to join.
  *
  * Operations use struct genl_ops with a policy each (6.1 has no split
  * ops), strict validation everywhere (resv_start_op 0), and report what
@@ -555,6 +555,7 @@ static const struct genl_ops numabuf_nl_ops[] = {
 		.doit = numabuf_nl_limit_get_doit,
 		.policy = numabuf_limit_get_policy,
 		.maxattr = NUMABUF_A_LIMIT_MAX,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = NUMABUF_CMD_LIMIT_SET,

@@ -336,7 +336,7 @@ struct numabuf_limits {
 	uint64_t reserved[5];
 };
 
-/* Read the caps.  Any user may. */
+/* Read the caps.  Needs CAP_NET_ADMIN (-EPERM). */
 int numabuf_nl_limit_get(struct numabuf_nl *nl, struct numabuf_limits *lim);
 
 /*

@@ -70,7 +70,8 @@ static void usage(FILE *f)
 		"  list [--node NODES] [--pid PID] [--uid UID|USER]\n"
 		"                      the live buffers of the system (without\n"
 		"                      CAP_SYS_ADMIN: your own, and no phys)\n"
-		"  stats               totals over all nodes, and the limits\n"
+		"  stats               totals over all nodes, and the limits (those\n"
+		"                      with CAP_NET_ADMIN)\n"
 		"  alloc --size SIZE [--node NODE] [--preferred] [--pool | --no-pool]\n"
 		"        [--verify] [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
@@ -82,6 +83,7 @@ static void usage(FILE *f)
 		"                      monitor reports pool-low (CAP_SYS_ADMIN and\n"
 		"                      CAP_NET_ADMIN)\n"
 		"  limit [show]        the caps on the memory numabuf holds\n"
+		"                      (CAP_NET_ADMIN)\n"
 		"  limit set [--max SIZE] [--max-user SIZE]\n"
 		"                      cap all buffers together, each user's buffers;\n"
 		"                      0 or 'none': no cap (CAP_NET_ADMIN)\n"
@@ -1151,7 +1153,7 @@ static int do_stats(int argc, char **argv)
 	const struct numabuf_nodestat *st;
 	struct numabuf_limits lim;
 	struct numabuf_nl *nl;
-	int err, i, ret = EXIT_FAILURE;
+	int err, i, have_lim, ret = EXIT_FAILURE;
 	struct json j;
 	size_t n;
 
@@ -1164,8 +1166,13 @@ static int do_stats(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (node_vec_read(nl, "stats", &nodes))
 		goto out;
+	/* The caps are for administrators; the totals for anyone. */
 	err = numabuf_nl_limit_get(nl, &lim);
-	if (err) {
+	have_lim = !err;
+	if (err == -EPERM) {
+		fprintf(stderr, "%s: stats: the limits need CAP_NET_ADMIN; not shown\n",
+			prog);
+	} else if (err) {
 		nl_fail(nl, "stats", err, NULL);
 		goto out;
 	}
@@ -1194,8 +1201,10 @@ static int do_stats(int argc, char **argv)
 	put_size(&j, "pool-free", sum.pool_free);
 	put_newline();
 	put_counts(&j, sum.allocs, sum.fails);
-	put_newline();
-	put_limits(&j, &lim);
+	if (have_lim) {
+		put_newline();
+		put_limits(&j, &lim);
+	}
 	end_object(&j);
 	ret = end_output(&j, 0);
 out:

@@ -972,7 +972,7 @@ static const struct {
 	{ NUMABUF_CMD_NODE_GET, "node-get", GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP },
 	{ NUMABUF_CMD_BUF_GET, "buf-get", GENL_CMD_CAP_DUMP },
 	{ NUMABUF_CMD_POOL_SET, "pool-set", GENL_CMD_CAP_DO | GENL_ADMIN_PERM },
-	{ NUMABUF_CMD_LIMIT_GET, "limit-get", GENL_CMD_CAP_DO },
+	{ NUMABUF_CMD_LIMIT_GET, "limit-get", GENL_CMD_CAP_DO | GENL_ADMIN_PERM },
 	{ NUMABUF_CMD_LIMIT_SET, "limit-set", GENL_CMD_CAP_DO | GENL_ADMIN_PERM },
 };
 
@@ -980,7 +980,7 @@ static const struct {
 			 GENL_ADMIN_PERM | GENL_UNS_ADMIN_PERM)
 
 NB_TEST(family,
-	"genl_ctrl_resolve finds \"numabuf\"; CTRL_CMD_GETFAMILY: its id and name, version >= 1, no header, exactly the ops node-get (do+dump), buf-get (dump), pool-set and limit-set (do, admin-perm), limit-get (do), each with a policy; one multicast group \"events\", the id genl_ctrl_resolve_grp gives")
+	"genl_ctrl_resolve finds \"numabuf\"; CTRL_CMD_GETFAMILY: its id and name, version >= 1, no header, exactly the ops node-get (do+dump), buf-get (dump), pool-set, limit-get and limit-set (do, admin-perm), each with a policy; one multicast group \"events\", the id genl_ctrl_resolve_grp gives")
 {
 	struct nl_sock *sk = nlw_socket();
 	int fam = nlw_family(sk), grp, rem, rem2, ngrp = 0;
@@ -1880,11 +1880,16 @@ NB_TEST(policy_errors,
 
 /* ---- permissions --------------------------------------------------------- */
 
-/* What any user may do: node-get do and dump, limit-get. */
-static void nlw_reads_work(struct nl_sock *sk, int fam, int node)
+/*
+ * What any user may do: node-get do and dump; limit-get only with
+ * CAP_NET_ADMIN (@net_admin), else EPERM.
+ */
+static void nlw_reads_work(struct nl_sock *sk, int fam, int node,
+			   bool net_admin)
 {
 	struct nlw_reply r;
 	struct nlw_msg *m;
+	int err;
 
 	m = NLW_DO(sk, nlw_node_req(fam, node), NUMABUF_CMD_NODE_GET, &r);
 	NLW_CHECK_ATTRS(m, &nlw_set_node, nlw_node_all, "node-get reply");
@@ -1893,6 +1898,12 @@ static void nlw_reads_work(struct nl_sock *sk, int fam, int node)
 		 NUMABUF_CMD_NODE_GET, &r);
 	NB_CHECK(r.n >= 1, "empty node-get dump");
 	nlw_reply_free(&r);
+	if (!net_admin) {
+		err = NLW_XFER(sk, nlw_req(fam, NUMABUF_CMD_LIMIT_GET, 0), &r);
+		NLW_EXPECT_ERR(&r, err, EPERM);
+		nlw_reply_free(&r);
+		return;
+	}
 	m = NLW_DO(sk, nlw_req(fam, NUMABUF_CMD_LIMIT_GET, 0),
 		   NUMABUF_CMD_LIMIT_GET, &r);
 	NLW_CHECK_ATTRS(m, &nlw_set_limit, nlw_limit_all, "limit-get reply");
@@ -1931,7 +1942,7 @@ static void nlw_join_refused(struct nl_sock *sk, int grp)
 }
 
 NB_TEST(permissions,
-	"as nobody: pool-set and limit-set -> EPERM, joining \"events\" -> EPERM, node-get (do, dump) and limit-get work; as root without CAP_SYS_ADMIN: pool-set -> EPERM with its message, events -> EPERM, limit-set (CAP_NET_ADMIN) works")
+	"as nobody: pool-set, limit-get and limit-set -> EPERM, joining \"events\" -> EPERM, node-get (do, dump) works; as root without CAP_SYS_ADMIN: pool-set -> EPERM with its message, events -> EPERM, limit-get and limit-set (CAP_NET_ADMIN) work")
 {
 	int nodes[NB_MAX_NODES], n0;
 	unsigned long long max0 = nlw_param("max_bytes");
@@ -1961,7 +1972,7 @@ NB_TEST(permissions,
 		NB_CHECK(grp > 0, "genl_ctrl_resolve_grp as nobody: %s",
 			 nl_geterror(grp));
 		nlw_join_refused(sk, grp);
-		nlw_reads_work(sk, fam, n0);
+		nlw_reads_work(sk, fam, n0, false);
 		nl_socket_free(sk);
 		_exit(0);
 	}
@@ -1991,7 +2002,7 @@ NB_TEST(permissions,
 					    NUMABUF_MCGRP_EVENTS);
 		NB_CHECK(grp > 0, "genl_ctrl_resolve_grp: %s", nl_geterror(grp));
 		nlw_join_refused(sk, grp);
-		nlw_reads_work(sk, fam, n0);
+		nlw_reads_work(sk, fam, n0, true);
 		nl_socket_free(sk);
 		_exit(0);
 	}
