@@ -136,6 +136,28 @@ static int try_help(void)
 	return EXIT_USAGE;
 }
 
+/*
+ * The options every command takes after its name too (-j, -p, -h), and
+ * getopt's errors, for the default: of each command's option loop.
+ * Returns -1 to go on, else the exit status to return.
+ */
+static int common_option(int c)
+{
+	switch (c) {
+	case 'j':
+		opts.json = 1;
+		return -1;
+	case 'p':
+		opts.pretty = 1;
+		return -1;
+	case 'h':
+		usage(stdout);
+		return EXIT_SUCCESS;
+	default:	/* getopt has said what is wrong */
+		return try_help();
+	}
+}
+
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
@@ -761,7 +783,7 @@ static int do_alloc(int argc, char **argv)
 	};
 	const char *size_arg = NULL, *node_arg = "local", *path;
 	unsigned int flags = 0;
-	int node, do_hold = 0, do_verify = 0, c, err, ret = EXIT_FAILURE;
+	int node, do_hold = 0, do_verify = 0, c, opt, err, ret = EXIT_FAILURE;
 	struct verify_result vr;
 	struct numabuf_ctx *ctx;
 	struct numabuf *buf;
@@ -795,17 +817,10 @@ static int do_alloc(int argc, char **argv)
 		case OPT_NO_POOL:
 			flags |= NUMABUF_F_NO_POOL;
 			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:	/* getopt has said what is wrong */
-			return try_help();
+		default:
+			opt = common_option(c);
+			if (opt >= 0)
+				return opt;
 		}
 	}
 	if (optind < argc)
@@ -1054,7 +1069,7 @@ static int do_list(int argc, char **argv)
 	const char *nodes_arg = NULL;
 	struct numabuf_nl *nl;
 	struct passwd *pw;
-	int c, err, ret = EXIT_FAILURE;
+	int c, opt, err, ret = EXIT_FAILURE;
 	unsigned int n;
 	struct json j;
 	size_t i;
@@ -1084,17 +1099,10 @@ static int do_list(int argc, char **argv)
 						   optarg);
 			filter.uid = pw->pw_uid;
 			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
 		default:
-			return try_help();
+			opt = common_option(c);
+			if (opt >= 0)
+				return opt;
 		}
 	}
 	if (optind < argc)
@@ -1275,7 +1283,7 @@ static int do_pool_set(int argc, char **argv)
 	struct numabuf_nodestat st;
 	struct numabuf_nl *nl;
 	uint64_t target, low;
-	int c, node, err, ret = EXIT_FAILURE;
+	int c, opt, node, err, ret = EXIT_FAILURE;
 	struct json j;
 
 	optind = 0;	/* options may follow NODE and SIZE */
@@ -1284,17 +1292,10 @@ static int do_pool_set(int argc, char **argv)
 		case OPT_LOW:
 			low_arg = optarg;
 			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
 		default:
-			return try_help();
+			opt = common_option(c);
+			if (opt >= 0)
+				return opt;
 		}
 	}
 	if (optind == argc)
@@ -1433,7 +1434,7 @@ static int do_limit_set(int argc, char **argv)
 	const char *max_arg = NULL, *user_arg = NULL;
 	uint64_t max_bytes, max_user_bytes;
 	struct numabuf_nl *nl;
-	int c, err, ret;
+	int c, opt, err, ret;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+jph", long_opts, NULL)) != -1) {
@@ -1444,17 +1445,10 @@ static int do_limit_set(int argc, char **argv)
 		case OPT_MAX_USER:
 			user_arg = optarg;
 			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
 		default:
-			return try_help();
+			opt = common_option(c);
+			if (opt >= 0)
+				return opt;
 		}
 	}
 	if (optind < argc)
@@ -1591,7 +1585,7 @@ static int do_monitor(int argc, char **argv)
 	int64_t deadline = 0, left;
 	struct numabuf_nl *nl;
 	struct pollfd pfd;
-	int c, n, err, ret = EXIT_FAILURE;
+	int c, opt, n, err, ret = EXIT_FAILURE;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+c:t:jph", long_opts,
@@ -1610,17 +1604,10 @@ static int do_monitor(int argc, char **argv)
 						   "'%s' (whole seconds, 1 to "
 						   "%d)", optarg, TIMEOUT_MAX);
 			break;
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
 		default:
-			return try_help();
+			opt = common_option(c);
+			if (opt >= 0)
+				return opt;
 		}
 	}
 	if (optind < argc)
