@@ -432,3 +432,87 @@ void nb_drop_privileges(void)
 	NB_CHECK(geteuid() == NB_NOBODY && getuid() == NB_NOBODY,
 		 "still uid %d/%d", getuid(), geteuid());
 }
+
+int nb_mem_nodes(int *nodes, int max)
+{
+	char buf[1024], *p, *save = NULL;
+	int n = 0, a, b;
+	FILE *f = fopen("/sys/devices/system/node/has_memory", "re");
+
+	NB_CHECK(f, "cannot open has_memory: %s", strerror(errno));
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	for (p = strtok_r(buf, ",\n", &save); p;
+	     p = strtok_r(NULL, ",\n", &save)) {
+		if (sscanf(p, "%d-%d", &a, &b) != 2)
+			b = a = atoi(p);
+		for (; a <= b; a++)
+			if (n < max)
+				nodes[n++] = a;
+	}
+	NB_CHECK(n > 0, "no node with memory in has_memory");
+	return n;
+}
+
+unsigned long long nb_node_meminfo(int node, const char *key)
+{
+	char path[96], line[256], k[64];
+	unsigned long long v = 0;
+	bool found = false;
+	FILE *f;
+	int nd;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
+		 node);
+	f = fopen(path, "re");
+	NB_CHECK(f, "cannot open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %d %63[^:]: %llu", &nd, k, &v) == 3 &&
+		    !strcmp(k, key)) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	NB_CHECK(found, "no %s in %s", key, path);
+	return v * 1024;
+}
+
+#define NB_PARAMS	"/sys/module/numabuf/parameters/"
+
+unsigned long long nb_param(const char *name)
+{
+	char path[128];
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), NB_PARAMS "%s", name);
+	f = fopen(path, "re");
+	NB_CHECK(f && fscanf(f, "%llu", &v) == 1, "cannot read %s", path);
+	fclose(f);
+	return v;
+}
+
+int nb_param_write(const char *name, unsigned long long v)
+{
+	char path[128];
+	int ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), NB_PARAMS "%s", name);
+	f = fopen(path, "we");
+	if (!f)
+		return errno;
+	if (fprintf(f, "%llu\n", v) < 0)
+		ret = EIO;
+	if (fclose(f) && !ret)
+		ret = errno;
+	return ret;
+}
+
+void nb_param_set(const char *name, unsigned long long v)
+{
+	int err = nb_param_write(name, v);
+
+	NB_CHECK(!err, "cannot write %s%s: %s", NB_PARAMS, name, strerror(err));
+}

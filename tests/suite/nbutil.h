@@ -121,6 +121,17 @@ long long nb_vmstat(const char *key);
  */
 int nb_kconfig(const char *opt, char *val, size_t len);
 
+/* Nodes with memory (sysfs has_memory), in order; at least one. */
+int nb_mem_nodes(int *nodes, int max);
+/* A field of /sys/devices/system/node/nodeN/meminfo ("MemTotal"), bytes. */
+unsigned long long nb_node_meminfo(int node, const char *key);
+/* A module parameter, /sys/module/numabuf/parameters/@name. */
+unsigned long long nb_param(const char *name);
+/* Write one; returns 0 or an errno (usable on cleanup paths). */
+int nb_param_write(const char *name, unsigned long long v);
+/* Write one or fail the test. */
+void nb_param_set(const char *name, unsigned long long v);
+
 /* uid and gid of nobody, for tests that drop root. */
 #define NB_NOBODY	65534
 /* Become nobody with no supplementary groups, or fail the test. */

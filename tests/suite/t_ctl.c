@@ -36,7 +36,6 @@
 
 #define NB_STATS_PATH	"/sys/kernel/debug/numabuf/stats"
 #define NB_NODES_PATH	"/sys/kernel/debug/numabuf/nodes"
-#define NB_PARAMS	"/sys/module/numabuf/parameters/"
 #define NB_GIB		(1024ULL * NB_MIB)
 
 /* ---- small helpers ---- */
@@ -82,48 +81,6 @@ static void nb_read_file(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-static unsigned long long nb_param(const char *name)
-{
-	char path[128], buf[64];
-
-	snprintf(path, sizeof(path), NB_PARAMS "%s", name);
-	nb_read_file(path, buf, sizeof(buf));
-	return strtoull(buf, NULL, 10);
-}
-
-static void nb_param_set(const char *name, unsigned long long v)
-{
-	char path[128], buf[32];
-	int fd, n;
-
-	snprintf(path, sizeof(path), NB_PARAMS "%s", name);
-	n = snprintf(buf, sizeof(buf), "%llu", v);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	NB_CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
-	NB_CHECK(write(fd, buf, n) == n, "write %s: %s", path, strerror(errno));
-	close(fd);
-}
-
-/* Nodes with memory (sysfs has_memory), in order. */
-static int nb_mem_nodes(int *nodes, int max)
-{
-	char buf[1024], *p, *end;
-	long a, b;
-	int n = 0;
-
-	nb_read_file("/sys/devices/system/node/has_memory", buf, sizeof(buf));
-	for (p = buf; *p; p = *end ? end + 1 : end) {
-		a = strtol(p, &end, 10);
-		b = a;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		for (; a <= b && n < max; a++)
-			nodes[n++] = (int)a;
-	}
-	NB_CHECK(n >= 1, "no node with memory");
-	return n;
-}
-
 /* The smallest node id that is not online. */
 static int nb_offline_node(void)
 {
@@ -132,29 +89,6 @@ static int nb_offline_node(void)
 	while (nb_node_online(node))
 		node++;
 	return node;
-}
-
-/* "MemTotal" of /sys/devices/system/node/nodeN/meminfo, in bytes. */
-static unsigned long long nb_node_meminfo(int node, const char *key)
-{
-	char path[128], line[256], k[64];
-	unsigned long long kb, v = 0;
-	int id, found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
-		 node);
-	f = fopen(path, "re");
-	NB_CHECK(f, "open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Node %d %63[^:]: %llu kB", &id, k, &kb) == 3 &&
-		    !strcmp(k, key)) {
-			v = kb << 10;
-			found = 1;
-		}
-	fclose(f);
-	NB_CHECK(found, "no %s in %s", key, path);
-	return v;
 }
 
 /* One node's line of debugfs numabuf/stats: buffers and bytes. */

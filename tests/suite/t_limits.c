@@ -25,7 +25,6 @@
 
 #define NB_NOBODY	65534
 #define NB_OTHER_UID	65533
-#define NB_PARAM_DIR	"/sys/module/numabuf/parameters/"
 #define NB_CG		"/sys/fs/cgroup"
 #define NB_CG_TEST	NB_CG "/numabuf-test"
 #define NB_RULE_SRC	"udev/60-numabuf.rules"
@@ -87,15 +86,6 @@ static long long nb_read_ll(const char *path, const char *key)
 	NB_CHECK(v >= 0, "no value%s%s in %s", key ? " for " : "",
 		 key ? key : "", path);
 	return v;
-}
-
-static void nb_param(const char *name, unsigned long long v)
-{
-	char path[128], val[32];
-
-	snprintf(path, sizeof(path), NB_PARAM_DIR "%s", name);
-	snprintf(val, sizeof(val), "%llu", v);
-	nb_write_file(path, val);
 }
 
 NB_TEST(memlock_limit,
@@ -276,16 +266,16 @@ NB_TEST(cap_global,
 	int fd = nb_open();
 	struct numabuf_alloc a;
 
-	nb_param("max_bytes", 8 * NB_MIB);
+	nb_param_set("max_bytes", 8 * NB_MIB);
 	a = nb_alloc_ok(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0);
 	nb_alloc_ok(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0);
 	if (nb_alloc(fd, NB_PAGE, NUMABUF_NODE_LOCAL, 0, NULL) != -EDQUOT) {
-		nb_param("max_bytes", 0);
+		nb_param_set("max_bytes", 0);
 		NB_FAIL("a page over max_bytes was not refused with EDQUOT");
 	}
 	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
 	nb_alloc_ok(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0);
-	nb_param("max_bytes", 0);
+	nb_param_set("max_bytes", 0);
 	nb_alloc_ok(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0);
 	close(fd);
 }
@@ -296,7 +286,7 @@ NB_TEST(cap_per_user,
 	int fd = nb_open();
 	pid_t pid;
 
-	nb_param("max_user_bytes", 2 * NB_MIB);
+	nb_param_set("max_user_bytes", 2 * NB_MIB);
 	pid = NB_SYS(fork());
 	if (pid == 0) {
 		struct numabuf_alloc a;
@@ -319,7 +309,7 @@ NB_TEST(cap_per_user,
 		_exit(0);
 	}
 	NB_WAIT_OK(pid);
-	nb_param("max_user_bytes", 0);
+	nb_param_set("max_user_bytes", 0);
 	close(fd);
 }
 

@@ -37,53 +37,6 @@ static struct numabuf_nl *nl_open_ok(void)
 	return nl;
 }
 
-/* The nodes with memory, from sysfs: how many. */
-static int mem_nodes(int *nodes)
-{
-	char line[256], *p = line;
-	int n = 0, a, b, k;
-	FILE *f = fopen("/sys/devices/system/node/has_memory", "r");
-
-	NB_CHECK(f && fgets(line, sizeof(line), f), "has_memory unreadable");
-	fclose(f);
-	while (*p && *p != '\n') {
-		k = 0;
-		if (sscanf(p, "%d-%d%n", &a, &b, &k) == 2 && k) {
-			p += k;
-		} else {
-			NB_CHECK(sscanf(p, "%d%n", &a, &k) == 1, "has_memory: %s",
-				 line);
-			b = a;
-			p += k;
-		}
-		while (a <= b && n < NB_MAX_NODES)
-			nodes[n++] = a++;
-		if (*p == ',')
-			p++;
-	}
-	return n;
-}
-
-/* A "Node N Key:  V kB" line of the node's meminfo, in bytes. */
-static unsigned long long node_meminfo(int node, const char *key)
-{
-	char path[96], line[256], k[64];
-	unsigned long long v = 0;
-	int nd;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
-		 node);
-	f = fopen(path, "r");
-	NB_CHECK(f, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Node %d %63[^:]: %llu", &nd, k, &v) == 3 &&
-		    !strcmp(k, key))
-			break;
-	fclose(f);
-	return v * 1024;
-}
-
 struct node_list {
 	struct numabuf_nodestat st[NB_MAX_NODES];
 	int n;
@@ -107,7 +60,7 @@ NB_TEST(nl_nodes_match_sysfs,
 	int nodes[NB_MAX_NODES], n, i, ret;
 	unsigned long long total, free;
 
-	n = mem_nodes(nodes);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	ret = numabuf_nl_nodes(nl, collect_node, &l);
 	NB_CHECK(!ret, "numabuf_nl_nodes: %s (%s)", strerror(-ret),
 		 numabuf_nl_errmsg(nl));
@@ -115,8 +68,8 @@ NB_TEST(nl_nodes_match_sysfs,
 	for (i = 0; i < n; i++) {
 		NB_CHECK(l.st[i].node == nodes[i], "entry %d is node %d, not %d",
 			 i, l.st[i].node, nodes[i]);
-		total = node_meminfo(nodes[i], "MemTotal");
-		free = node_meminfo(nodes[i], "MemFree");
+		total = nb_node_meminfo(nodes[i], "MemTotal");
+		free = nb_node_meminfo(nodes[i], "MemFree");
 		NB_CHECK(l.st[i].mem_total == total,
 			 "node %d: mem-total %llu, meminfo %llu", nodes[i],
 			 (unsigned long long)l.st[i].mem_total, total);
@@ -141,7 +94,7 @@ NB_TEST(nl_node_counters,
 	int nodes[NB_MAX_NODES], node, fd = nb_open();
 	unsigned long long free0, free1;
 
-	mem_nodes(nodes);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	node = nodes[0];
 	NB_CHECK(!numabuf_nl_node_get(nl, node, &a), "node-get");
 	free0 = nb_free_kb(node) * 1024ULL;
@@ -228,7 +181,7 @@ NB_TEST_TIMEOUT(nl_dump_10000,
 	pid_t other;
 	int i;
 
-	mem_nodes(nodes);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	for (i = 0; i < DUMP_BUFS; i++) {
 		ret = nb_alloc(fd, NB_PAGE, nodes[0], 0, &a);
 		NB_CHECK(!ret, "buffer %d: %s", i, strerror(-ret));
@@ -466,7 +419,7 @@ NB_TEST(nl_events_in_order,
 	char comm[32] = "";
 	FILE *f;
 
-	n = mem_nodes(nodes);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	ret = numabuf_nl_subscribe(ev);
 	NB_CHECK(!ret, "subscribe: %s", strerror(-ret));
 	NB_CHECK(!numabuf_nl_node_get(nl, nodes[0], &st), "node-get");
@@ -531,7 +484,7 @@ NB_TEST(nl_pool_low_event,
 	struct numabuf_pool p;
 	int fd = nb_open(), node, ret, i;
 
-	node = mem_nodes((int[NB_MAX_NODES]){ 0 }) > 1 ? 1 : 0;
+	node = nb_mem_nodes((int[NB_MAX_NODES]){ 0 }, NB_MAX_NODES) > 1 ? 1 : 0;
 	pool_get(fd, node, &p);
 	old = p.target;
 	if (old)
@@ -592,19 +545,6 @@ NB_TEST(nl_pool_low_event,
 
 /* ---- caps ---------------------------------------------------------------- */
 
-static unsigned long long read_param(const char *name)
-{
-	char path[128];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/numabuf/parameters/%s", name);
-	f = fopen(path, "r");
-	NB_CHECK(f && fscanf(f, "%llu", &v) == 1, "%s unreadable", path);
-	fclose(f);
-	return v;
-}
-
 NB_TEST(nl_limit_takes_effect,
 	"limit-set max-bytes to 8 MiB above what is held: the module parameter shows it, limit-get shows it and what is held, 16 MiB more gives EDQUOT and 4 MiB works; then restored")
 {
@@ -614,14 +554,14 @@ NB_TEST(nl_limit_takes_effect,
 	uint64_t cap;
 
 	NB_CHECK(!numabuf_nl_limit_get(nl, &lim), "limit-get");
-	NB_CHECK(read_param("max_bytes") == lim.max_bytes &&
-		 read_param("max_user_bytes") == lim.max_user_bytes,
+	NB_CHECK(nb_param("max_bytes") == lim.max_bytes &&
+		 nb_param("max_user_bytes") == lim.max_user_bytes,
 		 "limit-get differs from the module parameters");
 	nb_alloc_ok(fd, 2 * MIB, 0, 0);
 	cap = lim.total_bytes + 2 * MIB + 8 * MIB;
 	NB_CHECK(!numabuf_nl_limit_set(nl, &cap, NULL), "limit-set");
-	NB_CHECK(read_param("max_bytes") == cap, "max_bytes is %llu",
-		 read_param("max_bytes"));
+	NB_CHECK(nb_param("max_bytes") == cap, "max_bytes is %llu",
+		 nb_param("max_bytes"));
 	NB_CHECK(!numabuf_nl_limit_get(nl, &now) && now.max_bytes == cap &&
 		 now.total_bytes == lim.total_bytes + 2 * MIB,
 		 "limit-get: max %llu total %llu", (unsigned long long)now.max_bytes,
@@ -631,7 +571,7 @@ NB_TEST(nl_limit_takes_effect,
 	nb_alloc_ok(fd, 4 * MIB, 0, 0);
 	NB_CHECK(!numabuf_nl_limit_set(nl, &lim.max_bytes, &lim.max_user_bytes),
 		 "restore");
-	NB_CHECK(read_param("max_bytes") == lim.max_bytes, "not restored");
+	NB_CHECK(nb_param("max_bytes") == lim.max_bytes, "not restored");
 	close(fd);
 	numabuf_nl_close(nl);
 }

@@ -797,53 +797,6 @@ static void nlw_expect_offs_at(const char *file, int line,
 
 /* ---- the system, seen without the family --------------------------------- */
 
-/* Nodes with memory, from /sys/devices/system/node/has_memory. */
-static int nlw_mem_nodes(int *out, int max)
-{
-	char buf[1024], *p, *save = NULL;
-	int n = 0, a, b;
-	FILE *f = fopen("/sys/devices/system/node/has_memory", "re");
-
-	NB_CHECK(f, "cannot open has_memory: %s", strerror(errno));
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	for (p = strtok_r(buf, ",\n", &save); p;
-	     p = strtok_r(NULL, ",\n", &save)) {
-		if (sscanf(p, "%d-%d", &a, &b) != 2)
-			b = a = atoi(p);
-		for (; a <= b; a++)
-			if (n < max)
-				out[n++] = a;
-	}
-	NB_CHECK(n > 0, "no node with memory in has_memory");
-	return n;
-}
-
-/* A "Node N KEY: V kB" line of /sys/devices/system/node/nodeN/meminfo. */
-static unsigned long long nlw_node_meminfo(int node, const char *key)
-{
-	char path[96], line[256], k[64];
-	unsigned long long v = 0;
-	bool found = false;
-	FILE *f;
-	int nd;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo",
-		 node);
-	f = fopen(path, "re");
-	NB_CHECK(f, "cannot open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Node %d %63[^:]: %llu", &nd, k, &v) == 3 &&
-		    !strcmp(k, key)) {
-			found = true;
-			break;
-		}
-	fclose(f);
-	NB_CHECK(found, "no %s in %s", key, path);
-	return v * 1024;
-}
-
 static void nlw_comm(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/comm", "re");
@@ -859,38 +812,6 @@ static long long nlw_realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * NLW_NSEC + ts.tv_nsec;
-}
-
-/* A module parameter, /sys/module/numabuf/parameters/@name. */
-static unsigned long long nlw_param(const char *name)
-{
-	char path[128];
-	unsigned long long v;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/numabuf/parameters/%s", name);
-	f = fopen(path, "re");
-	NB_CHECK(f && fscanf(f, "%llu", &v) == 1, "cannot read %s", path);
-	fclose(f);
-	return v;
-}
-
-/* Write it; returns 0 or an errno, for use on cleanup paths. */
-static int nlw_param_write(const char *name, unsigned long long v)
-{
-	char path[128];
-	int ret = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/numabuf/parameters/%s", name);
-	f = fopen(path, "we");
-	if (!f)
-		return errno;
-	if (fprintf(f, "%llu\n", v) < 0)
-		ret = EIO;
-	if (fclose(f))
-		ret = errno;
-	return ret;
 }
 
 static int nlw_pool_get(int fd, int node, struct numabuf_pool *out)
@@ -1151,10 +1072,10 @@ NB_TEST(node_get_do,
 	struct nb_stats st = nb_stats_read();
 	long long sum_buffers = 0;
 
-	n = nlw_mem_nodes(nodes, NB_MAX_NODES);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	for (i = 0; i < n; i++) {
-		uint64_t total_sys = nlw_node_meminfo(nodes[i], "MemTotal");
-		uint64_t free_sys = nlw_node_meminfo(nodes[i], "MemFree");
+		uint64_t total_sys = nb_node_meminfo(nodes[i], "MemTotal");
+		uint64_t free_sys = nb_node_meminfo(nodes[i], "MemFree");
 		uint64_t total, mfree, diff;
 		struct numabuf_pool p;
 		struct nlw_reply r;
@@ -1246,7 +1167,7 @@ NB_TEST(node_get_dump,
 	int fam = nlw_family(sk), nodes[NB_MAX_NODES], n, i;
 	struct nlw_reply r;
 
-	n = nlw_mem_nodes(nodes, NB_MAX_NODES);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	NLW_DUMP(sk, nlw_req(fam, NUMABUF_CMD_NODE_GET, NLM_F_DUMP),
 		 NUMABUF_CMD_NODE_GET, &r);
 	NB_CHECK(r.n == n, "dump of %d nodes, has_memory lists %d", r.n, n);
@@ -1402,7 +1323,7 @@ NB_TEST(buf_get_dump,
 	size_t i;
 	int k;
 
-	n = nlw_mem_nodes(nodes, NB_MAX_NODES);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 	n1 = nodes[n > 1 ? 1 : 0];
 	b[0].node = n0;
@@ -1580,7 +1501,7 @@ NB_TEST(buf_get_unprivileged,
 	struct numabuf_alloc ra;
 	pid_t me = getpid(), c1, c2;
 
-	nlw_mem_nodes(nodes, NB_MAX_NODES);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 	ra = nb_alloc_ok(fd, rsize, n0, 0);
 
@@ -1721,7 +1642,7 @@ NB_TEST(policy_errors,
 	struct nl_msg *msg;
 	uint32_t offs;
 
-	n = nlw_mem_nodes(nodes, NB_MAX_NODES);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 	none = nlw_node_without_memory(nodes, n);
 	nlw_comm(comm, sizeof(comm));
@@ -1945,10 +1866,10 @@ NB_TEST(permissions,
 	"as nobody: pool-set, limit-get and limit-set -> EPERM, joining \"events\" -> EPERM, node-get (do, dump) works; as root without CAP_SYS_ADMIN: pool-set -> EPERM with its message, events -> EPERM, limit-get and limit-set (CAP_NET_ADMIN) work")
 {
 	int nodes[NB_MAX_NODES], n0;
-	unsigned long long max0 = nlw_param("max_bytes");
+	unsigned long long max0 = nb_param("max_bytes");
 	pid_t pid;
 
-	nlw_mem_nodes(nodes, NB_MAX_NODES);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 
 	pid = NB_SYS(fork());
@@ -2007,7 +1928,7 @@ NB_TEST(permissions,
 		_exit(0);
 	}
 	NB_WAIT_OK(pid);
-	NB_CHECK(nlw_param("max_bytes") == max0, "max_bytes changed");
+	NB_CHECK(nb_param("max_bytes") == max0, "max_bytes changed");
 }
 
 /* ---- limits -------------------------------------------------------------- */
@@ -2057,7 +1978,7 @@ static void nlw_limits_work(void *arg)
 	struct numabuf_alloc a, b;
 	struct nb_stats st;
 
-	nlw_mem_nodes(nodes, NB_MAX_NODES);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 
 	nlw_limit_get(sk, fam, &max, &umax, &total);
@@ -2085,10 +2006,10 @@ static void nlw_limits_work(void *arg)
 		 "limit-get after limit-set %llu %llu: %llu %llu",
 		 (unsigned long long)v1, (unsigned long long)v2,
 		 (unsigned long long)max, (unsigned long long)umax);
-	NB_CHECK(nlw_param("max_bytes") == v1 && nlw_param("max_user_bytes") == v2,
+	NB_CHECK(nb_param("max_bytes") == v1 && nb_param("max_user_bytes") == v2,
 		 "parameters after limit-set %llu %llu: %llu %llu",
 		 (unsigned long long)v1, (unsigned long long)v2,
-		 nlw_param("max_bytes"), nlw_param("max_user_bytes"));
+		 nb_param("max_bytes"), nb_param("max_user_bytes"));
 
 	/* The cap bites: 4 MiB does not fit under it, 2 MiB does. */
 	NB_CHECK(nb_alloc(fd, 4 * NB_MIB, n0, 0, NULL) == -EDQUOT,
@@ -2098,13 +2019,13 @@ static void nlw_limits_work(void *arg)
 
 	/* One cap alone leaves the other. */
 	nlw_limit_set(sk, fam, -1, 0);
-	NB_CHECK(nlw_param("max_bytes") == v1 && nlw_param("max_user_bytes") == 0,
+	NB_CHECK(nb_param("max_bytes") == v1 && nb_param("max_user_bytes") == 0,
 		 "limit-set of max-user-bytes alone: parameters %llu %llu",
-		 nlw_param("max_bytes"), nlw_param("max_user_bytes"));
+		 nb_param("max_bytes"), nb_param("max_user_bytes"));
 
 	nlw_limit_set(sk, fam, c->max0, c->umax0);
-	NB_CHECK(nlw_param("max_bytes") == c->max0 &&
-		 nlw_param("max_user_bytes") == c->umax0,
+	NB_CHECK(nb_param("max_bytes") == c->max0 &&
+		 nb_param("max_user_bytes") == c->umax0,
 		 "parameters not restored by limit-set");
 	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
 	close(fd);
@@ -2115,8 +2036,8 @@ static void nlw_limits_restore(void *arg)
 {
 	struct nlw_limits_ctx *c = arg;
 
-	if (nlw_param_write("max_bytes", c->max0) ||
-	    nlw_param_write("max_user_bytes", c->umax0))
+	if (nb_param_write("max_bytes", c->max0) ||
+	    nb_param_write("max_user_bytes", c->umax0))
 		NB_FAIL("cannot restore the limit parameters");
 }
 
@@ -2124,13 +2045,13 @@ NB_TEST(limits,
 	"limit-get equals the module parameters and total-bytes the debugfs total (+1 MiB with a 1 MiB buffer); limit-set of both caps reads back through limit-get and /sys/module/numabuf/parameters, the cap refuses a buffer over it (EDQUOT), one cap alone leaves the other; both restored")
 {
 	struct nlw_limits_ctx c = {
-		.max0 = nlw_param("max_bytes"),
-		.umax0 = nlw_param("max_user_bytes"),
+		.max0 = nb_param("max_bytes"),
+		.umax0 = nb_param("max_user_bytes"),
 	};
 
 	NLW_GUARDED(nlw_limits_work, nlw_limits_restore, &c);
-	NB_CHECK(nlw_param("max_bytes") == c.max0 &&
-		 nlw_param("max_user_bytes") == c.umax0,
+	NB_CHECK(nb_param("max_bytes") == c.max0 &&
+		 nb_param("max_user_bytes") == c.umax0,
 		 "limits not back");
 }
 
@@ -2302,11 +2223,11 @@ NB_TEST(events_sequence,
 	long long t0;
 	char comm[32];
 
-	n = nlw_mem_nodes(nodes, NB_MAX_NODES);
+	n = nb_mem_nodes(nodes, NB_MAX_NODES);
 	n0 = nodes[0];
 	n1 = nodes[n > 1 ? 1 : 0];
 	nlw_comm(comm, sizeof(comm));
-	big = (2 * nlw_node_meminfo(n0, "MemTotal") + NB_PAGE - 1) &
+	big = (2 * nb_node_meminfo(n0, "MemTotal") + NB_PAGE - 1) &
 	      ~(uint64_t)(NB_PAGE - 1);
 	nlw_events_open(&ev);
 
@@ -2504,7 +2425,7 @@ NB_TEST(events_pool_low,
 	struct nlw_reply r;
 	struct nlw_msg *m;
 
-	nlw_mem_nodes(nodes, NB_MAX_NODES);
+	nb_mem_nodes(nodes, NB_MAX_NODES);
 	memset(&c, 0, sizeof(c));
 	c.node = nodes[0];
 	NB_CHECK(!nlw_pool_get(fd, c.node, &c.p0), "POOL_GET failed");
