@@ -205,10 +205,27 @@ static void nb_read_memfd(int fd, char *buf, size_t len)
 	close(fd);
 }
 
+/* An executable memfd with a copy of the program at @path. */
+static int nb_exe_copy(const char *path)
+{
+	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
+	char buf[65536];
+	ssize_t n;
+
+	NB_CHECK(in >= 0, "open %s: %s", path, strerror(errno));
+	fd = NB_SYS(memfd_create("numabufctl", 0));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		NB_CHECK(write(fd, buf, (size_t)n) == n, "copying %s: %s",
+			 path, strerror(errno));
+	NB_CHECK(n == 0, "read %s: %s", path, strerror(errno));
+	close(in);
+	return fd;
+}
+
 static void nb_ctl_runv(struct nb_ctl *r, int who, const char *const *args)
 {
 	const char *argv[32];
-	int out, err, status, i;
+	int out, err, status, i, exe;
 	size_t pos;
 	pid_t pid;
 
@@ -233,8 +250,16 @@ static void nb_ctl_runv(struct nb_ctl *r, int who, const char *const *args)
 	if (pid == 0) {
 		NB_SYS(dup2(out, 1));
 		NB_SYS(dup2(err, 2));
+		/*
+		 * nobody may not reach the tree (a checkout under a 0700
+		 * directory): it runs a copy, made while still root.
+		 */
+		exe = who == NB_AS_NOBODY ? nb_exe_copy(argv[0]) : -1;
 		nb_become(who);
-		execv(argv[0], (char *const *)argv);
+		if (exe >= 0)
+			fexecve(exe, (char *const *)argv, environ);
+		else
+			execv(argv[0], (char *const *)argv);
 		NB_FAIL("exec %s: %s", argv[0], strerror(errno));
 	}
 	NB_CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
