@@ -113,11 +113,6 @@ static void numabuf_nl_pool_node_err(struct netlink_ext_ack *extack,
 				    "node: no such node with memory");
 }
 
-static int numabuf_put_u64(struct sk_buff *skb, int type, u64 v, int pad)
-{
-	return nla_put_u64_64bit(skb, type, v, pad);
-}
-
 static int numabuf_node_fill(struct sk_buff *skb, int node, u32 portid,
 			     u32 seq, int flags)
 {
@@ -151,22 +146,22 @@ static int numabuf_node_fill(struct sk_buff *skb, int node, u32 portid,
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, NUMABUF_A_NODE_ID, node) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_MEM_TOTAL,
-			    (u64)managed << PAGE_SHIFT, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_MEM_FREE,
-			    (u64)free << PAGE_SHIFT, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_TARGET, ps.target, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_SIZE, ps.bytes, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_FREE, ps.free, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_LARGEST, ps.largest,
-			    pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_LOW, ps.low, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_BUFFERS, c.buffers, pad) ||
-	    numabuf_put_u64(skb, NUMABUF_A_NODE_BYTES, c.bytes, pad))
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_MEM_TOTAL,
+			      (u64)managed << PAGE_SHIFT, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_MEM_FREE,
+			      (u64)free << PAGE_SHIFT, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_TARGET, ps.target, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_SIZE, ps.bytes, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_FREE, ps.free, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_LARGEST, ps.largest,
+			      pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_LOW, ps.low, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_BUFFERS, c.buffers, pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_NODE_BYTES, c.bytes, pad))
 		goto cancel;
 	for (i = 0; i < NUMABUF_NR_SOURCES; i++)
-		if (numabuf_put_u64(skb, allocs[i], c.allocs[i], pad) ||
-		    numabuf_put_u64(skb, fails[i], c.fails[i], pad))
+		if (nla_put_u64_64bit(skb, allocs[i], c.allocs[i], pad) ||
+		    nla_put_u64_64bit(skb, fails[i], c.fails[i], pad))
 			goto cancel;
 	genlmsg_end(skb, hdr);
 	return 0;
@@ -312,8 +307,8 @@ static int numabuf_buf_put_attrs(struct sk_buff *skb,
 	const int pad = NUMABUF_A_BUF_PAD;
 
 	if (nla_put_u32(skb, NUMABUF_A_BUF_ID, buf->id) ||
-	    numabuf_put_u64(skb, NUMABUF_A_BUF_SIZE, numabuf_buf_bytes(buf),
-			    pad) ||
+	    nla_put_u64_64bit(skb, NUMABUF_A_BUF_SIZE, numabuf_buf_bytes(buf),
+			      pad) ||
 	    nla_put_u32(skb, NUMABUF_A_BUF_NODE, buf->node) ||
 	    nla_put_u32(skb, NUMABUF_A_BUF_FLAGS, buf->flags) ||
 	    nla_put_u32(skb, NUMABUF_A_BUF_SOURCE, buf->source) ||
@@ -321,7 +316,7 @@ static int numabuf_buf_put_attrs(struct sk_buff *skb,
 	    nla_put_u32(skb, NUMABUF_A_BUF_UID,
 			from_kuid_munged(user_ns, buf->charge.uid)) ||
 	    nla_put_string(skb, NUMABUF_A_BUF_COMM, buf->comm) ||
-	    numabuf_put_u64(skb, NUMABUF_A_BUF_CREATED, buf->created, pad))
+	    nla_put_u64_64bit(skb, NUMABUF_A_BUF_CREATED, buf->created, pad))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -351,8 +346,8 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 	    nla_put_u32(skb, NUMABUF_A_BUF_MAP_COUNT,
 			atomic_read(&buf->map_count)) ||
 	    (ctx->admin &&
-	     numabuf_put_u64(skb, NUMABUF_A_BUF_PHYS, page_to_phys(buf->page),
-			     NUMABUF_A_BUF_PAD))) {
+	     nla_put_u64_64bit(skb, NUMABUF_A_BUF_PHYS, page_to_phys(buf->page),
+			       NUMABUF_A_BUF_PAD))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -487,12 +482,12 @@ static int numabuf_nl_limit_get_doit(struct sk_buff *skb,
 	hdr = genlmsg_put_reply(msg, info, &numabuf_nl_family, 0,
 				NUMABUF_CMD_LIMIT_GET);
 	if (!hdr ||
-	    numabuf_put_u64(msg, NUMABUF_A_LIMIT_MAX_BYTES, lim.max_bytes,
-			    pad) ||
-	    numabuf_put_u64(msg, NUMABUF_A_LIMIT_MAX_USER_BYTES,
-			    lim.max_user_bytes, pad) ||
-	    numabuf_put_u64(msg, NUMABUF_A_LIMIT_TOTAL_BYTES, lim.total_bytes,
-			    pad)) {
+	    nla_put_u64_64bit(msg, NUMABUF_A_LIMIT_MAX_BYTES, lim.max_bytes,
+			      pad) ||
+	    nla_put_u64_64bit(msg, NUMABUF_A_LIMIT_MAX_USER_BYTES,
+			      lim.max_user_bytes, pad) ||
+	    nla_put_u64_64bit(msg, NUMABUF_A_LIMIT_TOTAL_BYTES, lim.total_bytes,
+			      pad)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -631,9 +626,9 @@ void numabuf_nl_buf_freed(const struct numabuf_buf *buf)
 	if (skb)
 		numabuf_event_send(skb, hdr,
 				   nla_put_u32(skb, NUMABUF_A_BUF_ID, buf->id) ||
-				   numabuf_put_u64(skb, NUMABUF_A_BUF_SIZE,
-						   numabuf_buf_bytes(buf),
-						   NUMABUF_A_BUF_PAD) ||
+				   nla_put_u64_64bit(skb, NUMABUF_A_BUF_SIZE,
+						     numabuf_buf_bytes(buf),
+						     NUMABUF_A_BUF_PAD) ||
 				   nla_put_u32(skb, NUMABUF_A_BUF_NODE,
 					       buf->node));
 }
@@ -649,8 +644,8 @@ void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err)
 		return;
 	get_task_comm(comm, current);
 	numabuf_event_send(skb, hdr,
-			   numabuf_put_u64(skb, NUMABUF_A_BUF_SIZE, bytes,
-					   NUMABUF_A_BUF_PAD) ||
+			   nla_put_u64_64bit(skb, NUMABUF_A_BUF_SIZE, bytes,
+					     NUMABUF_A_BUF_PAD) ||
 			   nla_put_u32(skb, NUMABUF_A_BUF_NODE, node) ||
 			   nla_put_u32(skb, NUMABUF_A_BUF_FLAGS, flags) ||
 			   nla_put_u32(skb, NUMABUF_A_BUF_PID,
@@ -675,14 +670,14 @@ void numabuf_nl_pool_low(int node)
 	numabuf_pool_get(node, &ps);
 	numabuf_event_send(skb, hdr,
 			   nla_put_u32(skb, NUMABUF_A_NODE_ID, node) ||
-			   numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_TARGET,
-					   ps.target, pad) ||
-			   numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_SIZE,
-					   ps.bytes, pad) ||
-			   numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_FREE,
-					   ps.free, pad) ||
-			   numabuf_put_u64(skb, NUMABUF_A_NODE_POOL_LOW,
-					   ps.low, pad));
+			   nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_TARGET,
+					     ps.target, pad) ||
+			   nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_SIZE,
+					     ps.bytes, pad) ||
+			   nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_FREE,
+					     ps.free, pad) ||
+			   nla_put_u64_64bit(skb, NUMABUF_A_NODE_POOL_LOW,
+					     ps.low, pad));
 }
 
 int __init numabuf_nl_init(void)
