@@ -296,13 +296,13 @@ struct numabuf_buf_fill {
 };
 
 /*
- * The attributes of one buffer.  @pid_ns and @user_ns are the reader's;
- * @phys is false to leave the physical address out.
+ * What a buf-get reply and a buf-created event say of a buffer, pid and
+ * uid as @pid_ns and @user_ns see them.
  */
 static int numabuf_buf_put_attrs(struct sk_buff *skb,
 				 const struct numabuf_buf *buf,
 				 struct pid_namespace *pid_ns,
-				 struct user_namespace *user_ns, bool phys)
+				 struct user_namespace *user_ns)
 {
 	const int pad = NUMABUF_A_BUF_PAD;
 
@@ -342,7 +342,7 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 			  NLM_F_MULTI, NUMABUF_CMD_BUF_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (numabuf_buf_put_attrs(skb, buf, f->pid_ns, f->user_ns, false) ||
+	if (numabuf_buf_put_attrs(skb, buf, f->pid_ns, f->user_ns) ||
 	    nla_put_u32(skb, NUMABUF_A_BUF_MAP_COUNT,
 			atomic_read(&buf->map_count)) ||
 	    (ctx->admin &&
@@ -614,7 +614,7 @@ void numabuf_nl_buf_created(const struct numabuf_buf *buf)
 	if (skb)
 		numabuf_event_send(skb, hdr,
 				   numabuf_buf_put_attrs(skb, buf, &init_pid_ns,
-							 &init_user_ns, false));
+							 &init_user_ns));
 }
 
 void numabuf_nl_buf_freed(const struct numabuf_buf *buf)
