@@ -167,11 +167,12 @@ static uint32_t nb_u32(const struct nlattr *a)
 /**
  * struct nb_req - one request in flight
  * @nl:		the handle
- * @msg:	called for each reply message of the family; returns 0 or
- *		an error code (negative errno, or what the user's callback
- *		returned) that ends the request
+ * @msg:	called for each reply message of the family; returns 0, or
+ *		a value (a negative errno, or what the user's callback
+ *		returned) after which the rest of the replies is only read,
+ *		and which nb_run() then returns
  * @arg:	for @msg
- * @ret:	what ended the request early
+ * @ret:	that value
  */
 struct nb_req {
 	struct numabuf_nl *nl;
