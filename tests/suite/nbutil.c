@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -515,4 +516,84 @@ void nb_param_set(const char *name, unsigned long long v)
 	int err = nb_param_write(name, v);
 
 	NB_CHECK(!err, "cannot write %s%s: %s", NB_PARAMS, name, strerror(err));
+}
+
+/* ---- io_uring ---- */
+
+int nb_ring_setup(struct nb_ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = (int)syscall(__NR_io_uring_setup, 4, &r->p);
+	if (r->fd < 0)
+		return -errno;
+	r->sq_len = r->p.sq_off.array + r->p.sq_entries * sizeof(__u32);
+	r->cq_len = r->p.cq_off.cqes +
+		    r->p.cq_entries * sizeof(struct io_uring_cqe);
+	r->sq = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     r->fd, IORING_OFF_SQ_RING);
+	NB_CHECK(r->sq != MAP_FAILED, "mmap SQ ring: %s", strerror(errno));
+	r->cq = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     r->fd, IORING_OFF_CQ_RING);
+	NB_CHECK(r->cq != MAP_FAILED, "mmap CQ ring: %s", strerror(errno));
+	r->sqes_len = r->p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       r->fd, IORING_OFF_SQES);
+	NB_CHECK(r->sqes != MAP_FAILED, "mmap SQEs: %s", strerror(errno));
+	return 0;
+}
+
+
+void nb_ring_close(struct nb_ring *r)
+{
+	munmap(r->sqes, r->sqes_len);
+	munmap(r->cq, r->cq_len);
+	munmap(r->sq, r->sq_len);
+	close(r->fd);
+}
+
+
+int nb_ring_rw_fixed(struct nb_ring *r, int op, int fd, void *addr,
+		     unsigned int len, off_t off)
+{
+	unsigned int *tail = (unsigned int *)((char *)r->sq + r->p.sq_off.tail);
+	unsigned int *mask = (unsigned int *)((char *)r->sq + r->p.sq_off.ring_mask);
+	unsigned int *array = (unsigned int *)((char *)r->sq + r->p.sq_off.array);
+	unsigned int *chead = (unsigned int *)((char *)r->cq + r->p.cq_off.head);
+	unsigned int *ctail = (unsigned int *)((char *)r->cq + r->p.cq_off.tail);
+	unsigned int *cmask = (unsigned int *)((char *)r->cq + r->p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes =
+		(struct io_uring_cqe *)((char *)r->cq + r->p.cq_off.cqes);
+	unsigned int t = *tail, idx = t & *mask, h;
+	struct io_uring_sqe *sqe = &r->sqes[idx];
+	int res;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)addr;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->buf_index = 0;
+	array[idx] = idx;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0) < 0)
+		NB_FAIL("io_uring_enter: %s", strerror(errno));
+	h = __atomic_load_n(chead, __ATOMIC_ACQUIRE);
+	NB_CHECK(h != __atomic_load_n(ctail, __ATOMIC_ACQUIRE),
+		 "io_uring_enter returned without a completion");
+	res = cqes[h & *cmask].res;
+	__atomic_store_n(chead, h + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+
+bool nb_uring_refuses_devices(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major < 6 || (major == 6 && minor < 5);
 }

@@ -8,9 +8,12 @@
 #ifndef NB_UTIL_H
 #define NB_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <linux/io_uring.h>
 
 #include <linux/numabuf.h>
 
@@ -131,6 +134,36 @@ unsigned long long nb_param(const char *name);
 int nb_param_write(const char *name, unsigned long long v);
 /* Write one or fail the test. */
 void nb_param_set(const char *name, unsigned long long v);
+
+/*
+ * An io_uring of 4 entries through the raw system calls, for fixed
+ * buffers (a FOLL_LONGTERM pin) in t_pin and t_pool.
+ */
+struct nb_ring {
+	int fd;
+	void *sq, *cq;
+	size_t sq_len, cq_len;
+	struct io_uring_sqe *sqes;
+	size_t sqes_len;
+	struct io_uring_params p;
+};
+
+/* 0, or -errno when io_uring is not available. */
+int nb_ring_setup(struct nb_ring *r);
+void nb_ring_close(struct nb_ring *r);
+/*
+ * Submit one fixed-buffer read or write (IORING_OP_READ_FIXED or _WRITE_
+ * FIXED) on fixed buffer 0 and wait for it; returns its result.
+ */
+int nb_ring_rw_fixed(struct nb_ring *r, int op, int fd, void *addr,
+		     unsigned int len, off_t off);
+/*
+ * Does this kernel's io_uring refuse fixed buffers in device mappings?
+ * Before 6.5 it refuses any file-backed mapping but shmem and hugetlbfs
+ * (EOPNOTSUPP, io_uring/rsrc.c); from 6.5 on GUP's FOLL_LONGTERM rules
+ * decide.
+ */
+bool nb_uring_refuses_devices(void);
 
 /* uid and gid of nobody, for tests that drop root. */
 #define NB_NOBODY	65534

@@ -18,108 +18,33 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "nbutil.h"
 
-struct nb_ring {
-	int fd;
-	void *sq, *cq;
-	size_t sq_len, cq_len;
-	struct io_uring_sqe *sqes;
-	size_t sqes_len;
-	struct io_uring_params p;
-};
-
-static void nb_ring_setup(struct nb_ring *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->fd = (int)syscall(__NR_io_uring_setup, 4, &r->p);
-	if (r->fd < 0)
-		nb_skip("io_uring_setup: %s (io_uring unavailable)",
-			nb_errname(errno));
-	r->sq_len = r->p.sq_off.array + r->p.sq_entries * sizeof(__u32);
-	r->cq_len = r->p.cq_off.cqes +
-		    r->p.cq_entries * sizeof(struct io_uring_cqe);
-	r->sq = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     r->fd, IORING_OFF_SQ_RING);
-	NB_CHECK(r->sq != MAP_FAILED, "mmap SQ ring: %s", strerror(errno));
-	r->cq = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     r->fd, IORING_OFF_CQ_RING);
-	NB_CHECK(r->cq != MAP_FAILED, "mmap CQ ring: %s", strerror(errno));
-	r->sqes_len = r->p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       r->fd, IORING_OFF_SQES);
-	NB_CHECK(r->sqes != MAP_FAILED, "mmap SQEs: %s", strerror(errno));
-}
-
-static void nb_ring_close(struct nb_ring *r)
-{
-	munmap(r->sqes, r->sqes_len);
-	munmap(r->cq, r->cq_len);
-	munmap(r->sq, r->sq_len);
-	close(r->fd);
-}
-
 /*
- * Register @iov as fixed buffer 0.  io_uring before 6.5 refuses any
- * file-backed mapping that is not shmem or hugetlbfs (EOPNOTSUPP, in
- * io_uring/rsrc.c), device memory included; from 6.5 on it leaves the
- * decision to GUP's FOLL_LONGTERM rules.  On such a kernel io_uring is no
- * witness: skip.
+ * Register @iov as fixed buffer 0.  Where io_uring refuses device
+ * mappings (before 6.5) it is no witness: skip.
  */
 static void nb_ring_register(struct nb_ring *r, struct iovec *iov)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
-
 	if (!syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS,
 		     iov, 1))
 		return;
-	uname(&u);
-	sscanf(u.release, "%d.%d", &major, &minor);
-	if (errno == EOPNOTSUPP && (major < 6 || (major == 6 && minor < 5)))
-		nb_skip("io_uring of %s refuses fixed buffers in any file-backed mapping but shmem/hugetlbfs (EOPNOTSUPP; io_uring before 6.5 does)",
-			u.release);
+	if (errno == EOPNOTSUPP && nb_uring_refuses_devices())
+		nb_skip("io_uring of this kernel refuses fixed buffers in any file-backed mapping but shmem/hugetlbfs (EOPNOTSUPP; io_uring before 6.5 does)");
 	NB_FAIL("IORING_REGISTER_BUFFERS of a numabuf mapping: %s",
 		nb_errname(errno));
 }
 
-/* Submit one fixed-buffer read or write and wait for it; returns res. */
-static int nb_ring_rw_fixed(struct nb_ring *r, int op, int fd, void *addr,
-			    unsigned int len, off_t off)
+/* A ring, or skip the test when io_uring is not available. */
+static void nb_ring_setup_or_skip(struct nb_ring *r)
 {
-	unsigned int *tail = (unsigned int *)((char *)r->sq + r->p.sq_off.tail);
-	unsigned int *mask = (unsigned int *)((char *)r->sq + r->p.sq_off.ring_mask);
-	unsigned int *array = (unsigned int *)((char *)r->sq + r->p.sq_off.array);
-	unsigned int *chead = (unsigned int *)((char *)r->cq + r->p.cq_off.head);
-	unsigned int *ctail = (unsigned int *)((char *)r->cq + r->p.cq_off.tail);
-	unsigned int *cmask = (unsigned int *)((char *)r->cq + r->p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes =
-		(struct io_uring_cqe *)((char *)r->cq + r->p.cq_off.cqes);
-	unsigned int t = *tail, idx = t & *mask, h;
-	struct io_uring_sqe *sqe = &r->sqes[idx];
-	int res;
+	int ret = nb_ring_setup(r);
 
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = op;
-	sqe->fd = fd;
-	sqe->addr = (uintptr_t)addr;
-	sqe->len = len;
-	sqe->off = off;
-	sqe->buf_index = 0;
-	array[idx] = idx;
-	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
-		    NULL, 0) < 0)
-		NB_FAIL("io_uring_enter: %s", strerror(errno));
-	h = __atomic_load_n(chead, __ATOMIC_ACQUIRE);
-	NB_CHECK(h != __atomic_load_n(ctail, __ATOMIC_ACQUIRE),
-		 "io_uring_enter returned without a completion");
-	res = cqes[h & *cmask].res;
-	__atomic_store_n(chead, h + 1, __ATOMIC_RELEASE);
-	return res;
+	if (ret)
+		nb_skip("io_uring_setup: %s (io_uring unavailable)",
+			nb_errname(-ret));
 }
 
 NB_TEST(gup_longterm_io_uring,
@@ -133,7 +58,7 @@ NB_TEST(gup_longterm_io_uring,
 	struct nb_ring r;
 
 	nb_fill(p, len, 41);
-	nb_ring_setup(&r);
+	nb_ring_setup_or_skip(&r);
 	nb_ring_register(&r, &iov);
 	NB_SYS(syscall(__NR_io_uring_register, r.fd, IORING_UNREGISTER_BUFFERS,
 		       NULL, 0));
@@ -172,7 +97,7 @@ NB_TEST(pinned_pages_outlive_free,
 	a = nb_alloc_ok(fd, len, NUMABUF_NODE_LOCAL, 0);
 	p = nb_map(fd, a.offset, len);
 	nb_fill(p, len, 42);
-	nb_ring_setup(&r);
+	nb_ring_setup_or_skip(&r);
 	iov.iov_base = p;
 	iov.iov_len = len;
 	nb_ring_register(&r, &iov);

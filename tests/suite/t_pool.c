@@ -29,7 +29,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "nbutil.h"
@@ -1039,92 +1038,6 @@ NB_TEST_TIMEOUT(pool_grow_while_draining,
 	close(fd);
 }
 
-/* ---- io_uring fixed buffers, as in t_pin.c (raw system calls) ---- */
-
-struct nb_ring {
-	int fd;
-	void *sq, *cq;
-	size_t sq_len, cq_len;
-	struct io_uring_sqe *sqes;
-	size_t sqes_len;
-	struct io_uring_params p;
-};
-
-/* 0, or -errno when io_uring is not available. */
-static int nb_ring_setup(struct nb_ring *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->fd = (int)syscall(__NR_io_uring_setup, 4, &r->p);
-	if (r->fd < 0)
-		return -errno;
-	r->sq_len = r->p.sq_off.array + r->p.sq_entries * sizeof(__u32);
-	r->cq_len = r->p.cq_off.cqes + r->p.cq_entries * sizeof(struct io_uring_cqe);
-	r->sq = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
-		     IORING_OFF_SQ_RING);
-	NB_CHECK(r->sq != MAP_FAILED, "mmap SQ ring: %s", strerror(errno));
-	r->cq = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
-		     IORING_OFF_CQ_RING);
-	NB_CHECK(r->cq != MAP_FAILED, "mmap CQ ring: %s", strerror(errno));
-	r->sqes_len = r->p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
-		       IORING_OFF_SQES);
-	NB_CHECK(r->sqes != MAP_FAILED, "mmap SQEs: %s", strerror(errno));
-	return 0;
-}
-
-static void nb_ring_close(struct nb_ring *r)
-{
-	munmap(r->sqes, r->sqes_len);
-	munmap(r->cq, r->cq_len);
-	munmap(r->sq, r->sq_len);
-	close(r->fd);
-}
-
-/* One IORING_OP_WRITE_FIXED from fixed buffer 0; returns its result. */
-static int nb_ring_write_fixed(struct nb_ring *r, int fd, void *addr, unsigned int len,
-			       off_t off)
-{
-	unsigned int *tail = (unsigned int *)((char *)r->sq + r->p.sq_off.tail);
-	unsigned int *mask = (unsigned int *)((char *)r->sq + r->p.sq_off.ring_mask);
-	unsigned int *array = (unsigned int *)((char *)r->sq + r->p.sq_off.array);
-	unsigned int *chead = (unsigned int *)((char *)r->cq + r->p.cq_off.head);
-	unsigned int *ctail = (unsigned int *)((char *)r->cq + r->p.cq_off.tail);
-	unsigned int *cmask = (unsigned int *)((char *)r->cq + r->p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = (struct io_uring_cqe *)((char *)r->cq + r->p.cq_off.cqes);
-	unsigned int t = *tail, idx = t & *mask, h;
-	struct io_uring_sqe *sqe = &r->sqes[idx];
-	int res;
-
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_WRITE_FIXED;
-	sqe->fd = fd;
-	sqe->addr = (uintptr_t)addr;
-	sqe->len = len;
-	sqe->off = off;
-	sqe->buf_index = 0;
-	array[idx] = idx;
-	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
-		NB_FAIL("io_uring_enter: %s", strerror(errno));
-	h = __atomic_load_n(chead, __ATOMIC_ACQUIRE);
-	NB_CHECK(h != __atomic_load_n(ctail, __ATOMIC_ACQUIRE),
-		 "io_uring_enter returned without a completion");
-	res = cqes[h & *cmask].res;
-	__atomic_store_n(chead, h + 1, __ATOMIC_RELEASE);
-	return res;
-}
-
-/* Does io_uring refuse fixed buffers in device mappings (before 6.5)? */
-static bool nb_uring_refuses_devices(void)
-{
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major < 6 || (major == 6 && minor < 5);
-}
-
 /*
  * Put the pages of [p, p + len) in a pipe with vmsplice(2) (no
  * SPLICE_F_GIFT): the pipe holds a reference on each page, taken by
@@ -1234,7 +1147,8 @@ NB_TEST_TIMEOUT(pool_pinned_not_reused,
 	if (uring) {
 		mfd = memfd_create("nb-pool-pin", MFD_CLOEXEC);
 		NB_CHECK(mfd >= 0, "memfd_create: %s", strerror(errno));
-		ret = nb_ring_write_fixed(&r, mfd, pinned, (unsigned int)len, 0);
+		ret = nb_ring_rw_fixed(&r, IORING_OP_WRITE_FIXED, mfd, pinned,
+				       (unsigned int)len, 0);
 		NB_CHECK(ret == (int)len, "WRITE_FIXED from the pinned buffer: %d (%s)", ret,
 			 ret < 0 ? nb_errname(-ret) : "short");
 		NB_CHECK(pread(mfd, chk, len, 0) == (ssize_t)len, "pread: %s", strerror(errno));
