@@ -10,6 +10,9 @@
  * - a global cap and a per-user cap in bytes (module parameters max_bytes
  *   and max_user_bytes, 0 for none; root may change them at run time).
  *   Over a cap: EDQUOT.
+ * - a per-user cap on pool memory (max_user_pool_bytes), so that one user
+ *   cannot take the pools that others share.  Over it: EDQUOT for a
+ *   NUMABUF_F_POOL buffer, the general allocator for others.
  *
  * The memory cgroup is charged by the page allocator itself (__GFP_ACCOUNT).
  * Every charge is dropped when the buffer's memory goes, from whichever
@@ -36,11 +39,16 @@ static unsigned long max_user_bytes;
 module_param(max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes, "Bytes the buffers of one user may hold (0: no cap)");
 
+static unsigned long max_user_pool_bytes;
+module_param(max_user_pool_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_pool_bytes, "Bytes of the pools the buffers of one user may hold, all nodes together (0: no cap)");
+
 /* Bytes held per user (by real uid of the allocating task). */
 struct numabuf_user {
 	struct hlist_node link;
 	kuid_t uid;
 	u64 bytes;
+	u64 pool_bytes;
 };
 
 #define NUMABUF_USERS_BITS	6
@@ -161,10 +169,50 @@ int numabuf_charge(struct numabuf_charge *c, u64 bytes)
 	return 0;
 }
 
+/**
+ * numabuf_pool_charge - charge a buffer's bytes to its user's pool quota
+ * @c:		the buffer's charge (numabuf_charge() done)
+ *
+ * Called before the buffer takes memory from a pool; numabuf_uncharge()
+ * drops it, as does numabuf_pool_uncharge() if the pool then has none.
+ *
+ * Return: 0, or -EDQUOT over max_user_pool_bytes.
+ */
+int numabuf_pool_charge(struct numabuf_charge *c)
+{
+	unsigned long cap = READ_ONCE(max_user_pool_bytes);
+	struct numabuf_user *nu;
+	int ret = 0;
+
+	spin_lock(&numabuf_users_lock);
+	nu = numabuf_user_find(c->uid);
+	if (cap && c->bytes > cap - min_t(u64, cap, nu->pool_bytes))
+		ret = -EDQUOT;
+	else
+		nu->pool_bytes += c->bytes;
+	spin_unlock(&numabuf_users_lock);
+	c->pool = !ret;
+	return ret;
+}
+
+void numabuf_pool_uncharge(struct numabuf_charge *c)
+{
+	struct numabuf_user *nu;
+
+	if (!c->pool)
+		return;
+	spin_lock(&numabuf_users_lock);
+	nu = numabuf_user_find(c->uid);
+	nu->pool_bytes -= c->bytes;
+	spin_unlock(&numabuf_users_lock);
+	c->pool = false;
+}
+
 void numabuf_uncharge(struct numabuf_charge *c)
 {
 	unsigned long pages = c->bytes >> PAGE_SHIFT;
 
+	numabuf_pool_uncharge(c);
 	atomic64_sub(pages, &c->mm->pinned_vm);
 	mmdrop(c->mm);
 	if (c->user) {

@@ -74,8 +74,12 @@ void numabuf_pages_free(struct page *page, unsigned long nr_pages)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr_pages; i++)
+	might_sleep();
+	for (i = 0; i < nr_pages; i++) {
 		__free_page(nth_page(page, i));
+		if ((i & 1023) == 1023)
+			cond_resched();
+	}
 }
 
 /*
@@ -116,19 +120,38 @@ static bool numabuf_range_zeroed(void)
 	return want_init_on_alloc(GFP_KERNEL) && !want_init_on_free();
 }
 
-/* Zero the pages; false (and nothing zeroed for sure) when killed. */
-static bool numabuf_clear_pages(struct page *page, unsigned long nr_pages)
+/**
+ * numabuf_clear_pages - zero pages @first to @nr_pages - 1 of a run
+ * @page:	first page of the run
+ * @first:	first page to zero
+ * @nr_pages:	pages in the run
+ * @done:	if not NULL, set to the index below which every page is zero
+ *
+ * The caller pays for the zeroing in its own time.  A task that is killed
+ * stops early (its call must end soon), unless it is already exiting: then
+ * it is freeing its own memory on the way out.
+ *
+ * Return: true when every page is zero, false when stopped by a kill.
+ */
+bool numabuf_clear_pages(struct page *page, unsigned long first,
+			 unsigned long nr_pages, unsigned long *done)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr_pages; i++) {
+	for (i = first; i < nr_pages; i++) {
 		clear_highpage(nth_page(page, i));
-		if ((i & 511) == 511) {
-			if (fatal_signal_pending(current))
-				return false;
-			cond_resched();
+		if ((i & 511) != 511)
+			continue;
+		if (fatal_signal_pending(current) &&
+		    !(current->flags & PF_EXITING)) {
+			if (done)
+				*done = i + 1;
+			return false;
 		}
+		cond_resched();
 	}
+	if (done)
+		*done = nr_pages;
 	return true;
 }
 
@@ -242,7 +265,8 @@ struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 
-	if (!numabuf_range_zeroed() && !numabuf_clear_pages(page, nr_pages)) {
+	if (!numabuf_range_zeroed() &&
+	    !numabuf_clear_pages(page, 0, nr_pages, NULL)) {
 		numabuf_range_free(page_to_pfn(page), nr_pages);
 		return ERR_PTR(-EINTR);
 	}
@@ -353,21 +377,4 @@ int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 done:
 	buf->node = page_to_nid(buf->page);
 	return 0;
-}
-
-/**
- * numabuf_mem_free - give a buffer's memory back where it came from
- * @buf:	the buffer, unreachable by now
- *
- * Return: true when @buf itself must be freed by the caller, false when
- * the pool took it over (it frees the buffer after zeroing the memory).
- */
-bool numabuf_mem_free(struct numabuf_buf *buf)
-{
-	if (buf->source == NUMABUF_SOURCE_POOL) {
-		numabuf_pool_free(buf);
-		return false;
-	}
-	numabuf_pages_free(buf->page, buf->nr_pages);
-	return true;
 }

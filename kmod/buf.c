@@ -3,14 +3,25 @@
  * numabuf buffer objects: where their memory comes from and how it goes.
  *
  * A buffer is a run of contiguous pages (alloc.c finds them), a reference
- * count, and what its memory is charged to.  Every live buffer is in
- * numabuf_bufs under a system-wide id, for the control plane.
+ * count, and what its memory is charged to.  Every buffer is in
+ * numabuf_bufs under a system-wide id, for the control plane, until it is
+ * destroyed.
+ *
+ * A buffer's life: created (charged, counted, announced); referenced by
+ * its handle and its mappings; released when the last of those goes;
+ * destroyed when every page is back (uncharged, uncounted, announced as
+ * freed).  Between release and destruction its pages may be held by
+ * someone else, for as long as they like: the charges follow the pages,
+ * not the handle.
  */
+#include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <linux/numabuf.h>
@@ -18,11 +29,42 @@
 #include "numabuf_priv.h"
 
 /*
- * id -> live buffer.  A buffer leaves before its memory goes, and readers
- * look at buffers only under the xarray's lock, so they need no reference.
+ * id -> buffer, from creation until it is destroyed.  A buffer leaves
+ * before its memory goes, and readers look at buffers only under the
+ * xarray's lock, so they need no reference.
  */
 static DEFINE_XARRAY_ALLOC1(numabuf_bufs);
 static u32 numabuf_next_id;
+
+/*
+ * Released buffers whose pages someone still holds, and the work that
+ * looks at them every NUMABUF_HELD_POLL until every page is back.
+ */
+#define NUMABUF_HELD_POLL	(HZ / 5)
+static LIST_HEAD(numabuf_held);
+static DEFINE_SPINLOCK(numabuf_held_lock);
+static void numabuf_held_scan(struct work_struct *work);
+static DECLARE_DELAYED_WORK(numabuf_held_work, numabuf_held_scan);
+
+/* The module's work: the held-page scan and the pools' zeroing. */
+struct workqueue_struct *numabuf_wq;
+
+int numabuf_buf_init(void)
+{
+	numabuf_wq = alloc_workqueue("numabuf", WQ_UNBOUND, 0);
+	return numabuf_wq ? 0 : -ENOMEM;
+}
+
+/*
+ * Every released buffer holds a reference on the module, so nothing is
+ * held when this runs; destroying the workqueue waits for a scan that is
+ * still returning from its last module_put().
+ */
+void numabuf_buf_exit(void)
+{
+	cancel_delayed_work_sync(&numabuf_held_work);
+	destroy_workqueue(numabuf_wq);
+}
 
 /**
  * numabuf_buf_create - allocate a zeroed, contiguous buffer
@@ -50,10 +92,15 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		ret = -ENOMEM;
 		goto err_event;
 	}
+	/* Reserved now, so that publishing the buffer below cannot fail. */
+	ret = xa_alloc_cyclic(&numabuf_bufs, &buf->id, NULL,
+			      XA_LIMIT(1, U32_MAX), &numabuf_next_id, GFP_KERNEL);
+	if (ret < 0)
+		goto err_free;
 
 	ret = numabuf_charge(&buf->charge, bytes);
 	if (ret)
-		goto err_free;
+		goto err_id;
 
 	buf->nr_pages = bytes >> PAGE_SHIFT;
 	ret = numabuf_mem_alloc(buf, node, flags);
@@ -63,28 +110,23 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	kref_init(&buf->ref);
 	buf->flags = flags;
 	atomic_set(&buf->map_count, 0);
+	INIT_LIST_HEAD(&buf->held_link);
 	buf->pid = get_pid(task_tgid(current));
 	get_task_comm(buf->comm, current);
 	buf->created = ktime_get_real_ns();
 
-	ret = xa_alloc_cyclic(&numabuf_bufs, &buf->id, buf, XA_LIMIT(1, U32_MAX),
-			      &numabuf_next_id, GFP_KERNEL);
-	if (ret < 0)
-		goto err_mem;
+	/* Replaces the reserved entry in place: no allocation, no failure. */
+	xa_store(&numabuf_bufs, buf->id, buf, GFP_KERNEL);
 	numabuf_stats_add(buf->node, bytes);
 	numabuf_nl_buf_created(buf);
 
 	*bufp = buf;
 	return 0;
 
-err_mem:
-	put_pid(buf->pid);
-	numabuf_uncharge(&buf->charge);
-	if (numabuf_mem_free(buf))
-		kfree(buf);
-	goto err_event;
 err_uncharge:
 	numabuf_uncharge(&buf->charge);
+err_id:
+	xa_erase(&numabuf_bufs, buf->id);
 err_free:
 	kfree(buf);
 err_event:
@@ -97,17 +139,111 @@ void numabuf_buf_get(struct numabuf_buf *buf)
 	kref_get(&buf->ref);
 }
 
-static void numabuf_buf_release(struct kref *ref)
+/**
+ * numabuf_buf_destroy - the end of a buffer whose memory is back
+ * @buf:	the buffer; its memory is back where it came from (clean, for
+ *		a pool)
+ *
+ * Only now are the charges dropped and the counters lowered: until every
+ * page is back, the buffer's owner pays for it.
+ */
+void numabuf_buf_destroy(struct numabuf_buf *buf)
 {
-	struct numabuf_buf *buf = container_of(ref, struct numabuf_buf, ref);
+	bool released = buf->released;
 
 	xa_erase(&numabuf_bufs, buf->id);
 	numabuf_nl_buf_freed(buf);
 	put_pid(buf->pid);
 	numabuf_stats_sub(buf->node, numabuf_buf_bytes(buf));
 	numabuf_uncharge(&buf->charge);
-	if (numabuf_mem_free(buf))
-		kfree(buf);
+	kfree(buf);
+	/* Last: see numabuf_buf_exit(). */
+	if (released)
+		module_put(THIS_MODULE);
+}
+
+/*
+ * Does anyone besides the buffer hold one of its pages?  Pages found back
+ * (a reference count of 1, the buffer's own) stay back: once the handle
+ * and the mappings are gone only an existing holder can take another
+ * reference, and only on a page it holds already.  So each call resumes
+ * where the last one stopped.
+ */
+static bool numabuf_buf_pages_held(struct numabuf_buf *buf)
+{
+	unsigned long i;
+
+	for (i = buf->scan_idx; i < buf->nr_pages; i++) {
+		if (page_ref_count(nth_page(buf->page, i)) != 1) {
+			buf->scan_idx = i;
+			return true;
+		}
+		if ((i & 4095) == 4095)
+			cond_resched();
+	}
+	buf->scan_idx = buf->nr_pages;
+	return false;
+}
+
+/* Every page is back: return the memory where it came from. */
+static void numabuf_buf_retire(struct numabuf_buf *buf)
+{
+	if (buf->source == NUMABUF_SOURCE_POOL) {
+		/* The pool destroys the buffer once its memory is clean. */
+		numabuf_pool_free(buf);
+		return;
+	}
+	numabuf_pages_free(buf->page, buf->nr_pages);
+	numabuf_buf_destroy(buf);
+}
+
+static void numabuf_held_scan(struct work_struct *work)
+{
+	struct numabuf_buf *buf, *tmp;
+	LIST_HEAD(scan);
+	bool again;
+
+	spin_lock(&numabuf_held_lock);
+	list_splice_init(&numabuf_held, &scan);
+	spin_unlock(&numabuf_held_lock);
+
+	list_for_each_entry_safe(buf, tmp, &scan, held_link) {
+		if (numabuf_buf_pages_held(buf))
+			continue;
+		list_del_init(&buf->held_link);
+		numabuf_buf_retire(buf);
+	}
+
+	spin_lock(&numabuf_held_lock);
+	list_splice(&scan, &numabuf_held);
+	again = !list_empty(&numabuf_held);
+	spin_unlock(&numabuf_held_lock);
+	if (again)
+		queue_delayed_work(numabuf_wq, &numabuf_held_work,
+				   NUMABUF_HELD_POLL);
+}
+
+/*
+ * The last handle or mapping is gone.  Pages can outlive the buffer (a
+ * pipe filled by vmsplice(), O_DIRECT in flight, any get_user_pages()
+ * reference): then the buffer is set aside, still charged and counted,
+ * and retired by numabuf_held_scan() once every page is back.  It holds
+ * the module meanwhile.
+ */
+static void numabuf_buf_release(struct kref *ref)
+{
+	struct numabuf_buf *buf = container_of(ref, struct numabuf_buf, ref);
+
+	if (!numabuf_buf_pages_held(buf)) {
+		numabuf_buf_retire(buf);
+		return;
+	}
+	__module_get(THIS_MODULE);
+	WRITE_ONCE(buf->released, true);
+	spin_lock(&numabuf_held_lock);
+	list_add_tail(&buf->held_link, &numabuf_held);
+	spin_unlock(&numabuf_held_lock);
+	queue_delayed_work(numabuf_wq, &numabuf_held_work, NUMABUF_HELD_POLL);
 }
 
 void numabuf_buf_put(struct numabuf_buf *buf)

@@ -11,9 +11,12 @@ static int __init numabuf_init(void)
 {
 	int ret;
 
-	ret = numabuf_alloc_init();
+	ret = numabuf_buf_init();
 	if (ret)
 		return ret;
+	ret = numabuf_alloc_init();
+	if (ret)
+		goto err_buf;
 	ret = numabuf_pool_init();
 	if (ret)
 		goto err_alloc;
@@ -39,12 +42,15 @@ err_stats:
 	numabuf_pool_exit();
 err_alloc:
 	numabuf_alloc_exit();
+err_buf:
+	numabuf_buf_exit();
 	return ret;
 }
 
 /*
- * Open files and mappings hold a reference on the module, so this runs only
- * when no buffer is left.
+ * Open files, mappings and released buffers whose pages are still held
+ * hold a reference on the module, so this runs only when no buffer is
+ * left.
  */
 static void __exit numabuf_exit(void)
 {
@@ -53,6 +59,7 @@ static void __exit numabuf_exit(void)
 	numabuf_stats_exit();
 	numabuf_pool_exit();
 	numabuf_alloc_exit();
+	numabuf_buf_exit();
 }
 
 module_init(numabuf_init);

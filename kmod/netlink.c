@@ -347,7 +347,9 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 			atomic_read(&buf->map_count)) ||
 	    (ctx->admin &&
 	     nla_put_u64_64bit(skb, NUMABUF_A_BUF_PHYS, page_to_phys(buf->page),
-			       NUMABUF_A_BUF_PAD))) {
+			       NUMABUF_A_BUF_PAD)) ||
+	    (READ_ONCE(buf->released) &&
+	     nla_put_flag(skb, NUMABUF_A_BUF_RELEASED))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -39,12 +39,14 @@ struct numabuf_region;
  * @bytes:	bytes charged
  * @user:	user charged for RLIMIT_MEMLOCK, NULL with CAP_IPC_LOCK
  * @mm:		process whose pinned_vm (VmPin) is charged
+ * @pool:	the bytes count against the user's pool quota too
  */
 struct numabuf_charge {
 	kuid_t uid;
 	u64 bytes;
 	struct user_struct *user;
 	struct mm_struct *mm;
+	bool pool;
 };
 
 /**
@@ -61,7 +63,10 @@ struct numabuf_limits {
 
 /**
  * struct numabuf_buf - one physically contiguous buffer
- * @ref:	held by the handle in its file and by every VMA mapping it
+ * @ref:	held by the handle in its file and by every VMA mapping it.
+ *		When it drops to zero the buffer is released; it is destroyed
+ *		(memory back, charges dropped, counters down) only once no
+ *		one else holds any of its pages (see buf.c)
  * @page:	first page; the buffer is @nr_pages pages from here, each an
  *		order-0 page with its own refcount so get_user_pages works
  * @nr_pages:	pages in the buffer
@@ -73,6 +78,12 @@ struct numabuf_limits {
  * @source:	NUMABUF_SOURCE_* the memory came from
  * @pool_region: with NUMABUF_SOURCE_POOL, the pool region of the memory
  * @pool_link:	on the pool's list of memory to zero, after the release
+ * @held_link:	on the list of released buffers whose pages are still held
+ * @scan_idx:	pages before this one are known to be back (refcount 1)
+ * @clear_idx:	a pool buffer's pages before this one are zeroed again
+ * @released:	the handle and every mapping are gone but pages are still
+ *		held (a pipe, O_DIRECT in flight, a pin): still charged and
+ *		counted, listed as released by the control plane
  * @id:		system-wide id, in numabuf_bufs (buf.c) while the buffer lives
  * @pid:	thread group of the allocating task
  * @comm:	command name of the allocating task
@@ -90,6 +101,10 @@ struct numabuf_buf {
 	u32 source;
 	struct numabuf_region *pool_region;
 	struct list_head pool_link;
+	struct list_head held_link;
+	unsigned long scan_idx;
+	unsigned long clear_idx;
+	bool released;
 	u32 id;
 	struct pid *pid;
 	char comm[TASK_COMM_LEN];
@@ -149,6 +164,8 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 /* account.c */
 int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
+int numabuf_pool_charge(struct numabuf_charge *c);
+void numabuf_pool_uncharge(struct numabuf_charge *c);
 void numabuf_limits_get(struct numabuf_limits *lim);
 void numabuf_limits_set_max(u64 bytes);
 void numabuf_limits_set_max_user(u64 bytes);
@@ -161,7 +178,8 @@ void numabuf_pages_free(struct page *page, unsigned long nr_pages);
 struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 				 int node);
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags);
-bool numabuf_mem_free(struct numabuf_buf *buf);
+bool numabuf_clear_pages(struct page *page, unsigned long first,
+			 unsigned long nr_pages, unsigned long *done);
 
 /* pool.c */
 int numabuf_pool_init(void);
@@ -173,10 +191,14 @@ void numabuf_pool_get(int node, struct numabuf_pool_stat *st);
 void numabuf_pool_set_low(int node, u64 bytes);
 
 /* buf.c */
+extern struct workqueue_struct *numabuf_wq;
+int numabuf_buf_init(void);
+void numabuf_buf_exit(void);
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp);
 void numabuf_buf_get(struct numabuf_buf *buf);
 void numabuf_buf_put(struct numabuf_buf *buf);
+void numabuf_buf_destroy(struct numabuf_buf *buf);
 int numabuf_bufs_walk(unsigned long *id,
 		      int (*fn)(const struct numabuf_buf *buf, void *arg),
 		      void *arg);

@@ -20,11 +20,15 @@
  * allocator handed out the whole unit).  So the newest region stored for a
  * unit owns every pool page in it.
  *
- * Memory in the free lists is always zero.  A freed buffer waits on the
- * dirty list; a worker zeroes it and returns it to the free lists.  A page
- * that someone still holds (a get_user_pages pin outliving the buffer) is
- * never reused: the worker lets the whole buffer go back to the page
- * allocator instead, and the pool shrinks by that much.
+ * Memory in the free lists is always zero.  A buffer comes back only when
+ * every page is back (buf.c sets aside buffers whose pages are still held
+ * by a pipe, O_DIRECT or a pin, charged to their owner, for as long as
+ * that lasts), so the pool never loses memory to such holders.  Whoever
+ * lets the buffer go zeroes it, in their own time, before it returns to
+ * the free lists: no allocation ever waits for zeroing that others can
+ * prolong.  Only memory whose zeroing a kill cut short, or whose holders
+ * let go long after the buffer did, waits on the dirty list for the
+ * node's worker; it stays charged to its owner until it is clean.
  *
  * Locking: pool->lock (a spinlock) guards the free lists, the dirty list,
  * the counters and the region list.  pool->resize_lock serializes growing
@@ -58,6 +62,14 @@
 /* Largest region and largest buffer from a pool: 1 GiB. */
 #define NUMABUF_POOL_MAX_ORDER	(30 - PAGE_SHIFT)
 #define NUMABUF_POOL_ORDERS	(NUMABUF_POOL_MAX_ORDER + 1)
+/*
+ * Small buffers (below 2 MiB) are kept apart from large ones in chunks of
+ * 2 MiB (a unit at most), so that a few small buffers held for long cannot
+ * spoil every large block.
+ */
+#define NUMABUF_POOL_CHUNK_ORDER \
+	min_t(unsigned int, 21 - PAGE_SHIFT, NUMABUF_POOL_UNIT_ORDER)
+#define NUMABUF_POOL_CHUNK_ORDER_MAX	(21 - PAGE_SHIFT)
 
 /**
  * struct numabuf_region - one contiguous run of a pool's memory
@@ -66,6 +78,8 @@
  * @order:	the region is 2^@order pages
  * @nr_owned:	pages of the region still the pool's (free or in buffers)
  * @free_map:	bit set for the first page of each free block
+ * @small_map:	bit set for each chunk that small buffers were given from;
+ *		cleared when the whole chunk is free again
  */
 struct numabuf_region {
 	struct list_head link;
@@ -73,6 +87,7 @@ struct numabuf_region {
 	unsigned int order;
 	unsigned long nr_owned;
 	unsigned long *free_map;
+	unsigned long *small_map;
 };
 
 /**
@@ -87,11 +102,16 @@ struct numabuf_region {
  * @low:	low watermark in pages (0: none)
  * @below:	free pages fell below @low and the event was sent; cleared
  *		when they are back at @low
- * @free_area:	free blocks by order, linked through page->lru
+ * @free_area:	free blocks by order, linked through page->lru; below the
+ *		chunk order only blocks in chunks of small buffers
+ * @tail_area:	free blocks below the chunk order in chunks of large buffers
+ *		(what a large buffer left of its last chunk): small buffers
+ *		take them only when nothing else is free
  * @regions:	struct numabuf_region list
  * @units:	struct numabuf_region by unit (pfn >> NUMABUF_POOL_UNIT_ORDER)
  * @dirty:	freed buffers (struct numabuf_buf) waiting for the worker
- * @zero_work:	zeroes @dirty and gives back what is above @target
+ * @zero_work:	zeroes @dirty and gives back what is above @target; runs
+ *		on the pool's node
  */
 struct numabuf_node_pool {
 	int node;
@@ -104,6 +124,7 @@ struct numabuf_node_pool {
 	unsigned long low;
 	bool below;
 	struct list_head free_area[NUMABUF_POOL_ORDERS];
+	struct list_head tail_area[NUMABUF_POOL_CHUNK_ORDER_MAX];
 	struct list_head regions;
 	struct xarray units;
 	struct list_head dirty;
@@ -125,15 +146,28 @@ static struct numabuf_region *numabuf_region_find(struct numabuf_node_pool *pool
 	return xa_load(&pool->units, pfn >> NUMABUF_POOL_UNIT_ORDER);
 }
 
+/* The chunk of @r that page frame @pfn is in. */
+static unsigned long numabuf_chunk(struct numabuf_region *r, unsigned long pfn)
+{
+	return (pfn - r->pfn) >> NUMABUF_POOL_CHUNK_ORDER;
+}
+
 static void numabuf_block_add(struct numabuf_node_pool *pool,
 			      struct numabuf_region *r, unsigned long pfn,
 			      unsigned int order)
 {
 	struct page *page = pfn_to_page(pfn);
+	struct list_head *list = &pool->free_area[order];
 
 	set_bit(pfn - r->pfn, r->free_map);
 	set_page_private(page, order);
-	list_add(&page->lru, &pool->free_area[order]);
+	if (order >= NUMABUF_POOL_CHUNK_ORDER)
+		/* Whole chunks: free for any buffer again. */
+		bitmap_clear(r->small_map, numabuf_chunk(r, pfn),
+			     1U << (order - NUMABUF_POOL_CHUNK_ORDER));
+	else if (!test_bit(numabuf_chunk(r, pfn), r->small_map))
+		list = &pool->tail_area[order];
+	list_add(&page->lru, list);
 }
 
 static void numabuf_block_del(struct numabuf_region *r, struct page *page)
@@ -181,14 +215,75 @@ static void numabuf_range_put(struct numabuf_node_pool *pool,
 	}
 }
 
-static unsigned int numabuf_pool_top_order(struct numabuf_node_pool *pool)
+/* The first free block of @order, in either list; NULL if none. */
+static struct page *numabuf_pool_first(struct numabuf_node_pool *pool,
+				       unsigned int order, bool tail)
 {
+	struct list_head *list = tail ? &pool->tail_area[order] :
+					&pool->free_area[order];
+
+	return list_first_entry_or_null(list, struct page, lru);
+}
+
+/* The largest free block; its order in *@orderp.  NULL if none. */
+static struct page *numabuf_pool_top(struct numabuf_node_pool *pool,
+				     unsigned int *orderp)
+{
+	struct page *page;
 	int order;
 
-	for (order = NUMABUF_POOL_MAX_ORDER; order >= 0; order--)
-		if (!list_empty(&pool->free_area[order]))
-			return order;
-	return NUMABUF_POOL_ORDERS;
+	for (order = NUMABUF_POOL_MAX_ORDER; order >= 0; order--) {
+		page = numabuf_pool_first(pool, order, false);
+		if (!page && order < NUMABUF_POOL_CHUNK_ORDER)
+			page = numabuf_pool_first(pool, order, true);
+		if (page) {
+			*orderp = order;
+			return page;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The block a buffer of 2^@order pages comes from; its order in *@op.
+ * Small buffers come from chunks already given to small buffers, else
+ * from the smallest whole free chunk (which then becomes one of theirs),
+ * and only when neither is left from what large buffers left of their
+ * last chunk.  Large buffers take whole chunks.  *@claim is set when the
+ * block's chunk must become a small buffers' one.
+ */
+static struct page *numabuf_pool_find(struct numabuf_node_pool *pool,
+				      unsigned int order, unsigned int *op,
+				      bool *claim)
+{
+	const unsigned int chunk = NUMABUF_POOL_CHUNK_ORDER;
+	struct page *page;
+	unsigned int o;
+
+	*claim = false;
+	for (o = order; o < chunk; o++) {
+		page = numabuf_pool_first(pool, o, false);
+		if (page)
+			goto found;
+	}
+	for (o = max(order, chunk); o < NUMABUF_POOL_ORDERS; o++) {
+		page = numabuf_pool_first(pool, o, false);
+		if (page) {
+			*claim = order < chunk;
+			goto found;
+		}
+	}
+	for (o = order; o < chunk; o++) {
+		page = numabuf_pool_first(pool, o, true);
+		if (page) {
+			*claim = true;
+			goto found;
+		}
+	}
+	return NULL;
+found:
+	*op = o;
+	return page;
 }
 
 /*
@@ -203,18 +298,19 @@ static struct page *numabuf_pool_take(struct numabuf_node_pool *pool,
 	struct numabuf_region *r;
 	unsigned long pfn;
 	struct page *page;
+	bool claim;
 
 	lockdep_assert_held(&pool->lock);
-	for (o = order; o < NUMABUF_POOL_ORDERS; o++)
-		if (!list_empty(&pool->free_area[o]))
-			break;
-	if (o >= NUMABUF_POOL_ORDERS)
+	page = numabuf_pool_find(pool, order, &o, &claim);
+	if (!page)
 		return NULL;
 
-	page = list_first_entry(&pool->free_area[o], struct page, lru);
 	pfn = page_to_pfn(page);
 	r = numabuf_region_find(pool, pfn);
 	numabuf_block_del(r, page);
+	/* Before the split: the pieces of this chunk are small ones. */
+	if (claim)
+		set_bit(numabuf_chunk(r, pfn), r->small_map);
 	while (o > order) {
 		o--;
 		numabuf_block_add(pool, r, pfn + (1UL << o), o);
@@ -253,17 +349,18 @@ static bool numabuf_pool_fell_low(struct numabuf_node_pool *pool)
  * @node:	node with memory
  * @only:	the caller has no other source (NUMABUF_F_POOL)
  *
- * The memory is already zero.  When only memory still being zeroed would
- * do, waits for the worker once.  A failure counts in the node's
- * statistics when the pool has memory or was the only source.
+ * The memory is already zero.  Memory still being zeroed is not waited
+ * for.  A failure counts in the node's statistics when the pool has
+ * memory or was the only source.
  *
- * Return: 0, or -ENOMEM when the pool has no free block large enough.
+ * Return: 0, -EDQUOT over the user's pool quota, or -ENOMEM when the
+ * pool has no free block large enough.
  */
 int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
 	struct page *page = NULL;
-	bool waited = false, fell = false;
+	bool fell = false;
 	int ret;
 
 	if (!READ_ONCE(pool->nr_pages)) {
@@ -275,22 +372,19 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (;;) {
-		spin_lock(&pool->lock);
-		page = numabuf_pool_take(pool, buf->nr_pages, &buf->pool_region);
-		if (page || waited || !pool->nr_dirty) {
-			fell = page && numabuf_pool_fell_low(pool);
-			spin_unlock(&pool->lock);
-			break;
-		}
-		spin_unlock(&pool->lock);
-		flush_work(&pool->zero_work);
-		waited = true;
-	}
-	ret = page ? 0 : -ENOMEM;
+	ret = numabuf_pool_charge(&buf->charge);
+	if (ret)
+		goto out;
+	spin_lock(&pool->lock);
+	page = numabuf_pool_take(pool, buf->nr_pages, &buf->pool_region);
+	fell = page && numabuf_pool_fell_low(pool);
+	spin_unlock(&pool->lock);
 	if (page) {
 		buf->page = page;
 		buf->source = NUMABUF_SOURCE_POOL;
+	} else {
+		numabuf_pool_uncharge(&buf->charge);
+		ret = -ENOMEM;
 	}
 	if (fell)
 		numabuf_nl_pool_low(node);
@@ -320,34 +414,55 @@ void numabuf_pool_set_low(int node, u64 bytes)
 		numabuf_nl_pool_low(node);
 }
 
+static void numabuf_pool_trim(struct numabuf_node_pool *pool);
+
+/*
+ * A clean buffer's memory back to the free lists; the buffer goes.  What
+ * is above the pool's target (it was shrunk while the buffer lived) goes
+ * back to the page allocator.
+ */
+static void numabuf_pool_put_clean(struct numabuf_node_pool *pool,
+				   struct numabuf_buf *buf, bool dirty)
+{
+	bool above;
+
+	spin_lock(&pool->lock);
+	numabuf_range_put(pool, buf->pool_region, page_to_pfn(buf->page),
+			  buf->nr_pages);
+	if (dirty)
+		pool->nr_dirty -= buf->nr_pages;
+	pool->nr_free += buf->nr_pages;
+	numabuf_pool_fell_low(pool);	/* rearms the event when back up */
+	above = pool->nr_pages > pool->target;
+	spin_unlock(&pool->lock);
+	numabuf_buf_destroy(buf);
+	if (above)
+		numabuf_pool_trim(pool);
+}
+
 /**
  * numabuf_pool_free - give a pool buffer's memory back
- * @buf:	the buffer, unreachable by now
+ * @buf:	the buffer, unreachable by now, every page back
  *
- * The pool takes @buf over: the worker zeroes the memory, returns it to
- * the free lists and frees @buf.
+ * The caller zeroes the memory, in its own time, and the pool takes the
+ * buffer over: the memory returns to the free lists and the buffer is
+ * destroyed (uncharged).  If a kill cuts the zeroing short, the node's
+ * worker finishes it; the buffer stays charged until then.
  */
 void numabuf_pool_free(struct numabuf_buf *buf)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[page_to_nid(buf->page)];
 
+	if (numabuf_clear_pages(buf->page, buf->clear_idx, buf->nr_pages,
+				&buf->clear_idx)) {
+		numabuf_pool_put_clean(pool, buf, false);
+		return;
+	}
 	spin_lock(&pool->lock);
 	list_add_tail(&buf->pool_link, &pool->dirty);
 	pool->nr_dirty += buf->nr_pages;
-	numabuf_pool_fell_low(pool);	/* rearms the event when back up */
 	spin_unlock(&pool->lock);
-	queue_work(system_unbound_wq, &pool->zero_work);
-}
-
-/* Any page someone other than the pool still holds? */
-static bool numabuf_pages_held(struct page *page, unsigned long nr_pages)
-{
-	unsigned long i;
-
-	for (i = 0; i < nr_pages; i++)
-		if (page_ref_count(nth_page(page, i)) != 1)
-			return true;
-	return false;
+	queue_work_node(pool->node, numabuf_wq, &pool->zero_work);
 }
 
 /* Units of @r's range that still name @r no longer do. */
@@ -381,6 +496,7 @@ static int numabuf_region_index(struct numabuf_node_pool *pool,
 
 static void numabuf_region_free(struct numabuf_region *r)
 {
+	bitmap_free(r->small_map);
 	bitmap_free(r->free_map);
 	kfree(r);
 }
@@ -423,15 +539,14 @@ static void numabuf_pool_trim(struct numabuf_node_pool *pool)
 
 	for (;;) {
 		spin_lock(&pool->lock);
-		order = numabuf_pool_top_order(pool);
-		if (pool->nr_pages <= pool->target ||
-		    order >= NUMABUF_POOL_ORDERS) {
+		page = NULL;
+		if (pool->nr_pages > pool->target)
+			page = numabuf_pool_top(pool, &order);
+		if (!page) {
 			spin_unlock(&pool->lock);
 			return;
 		}
 		excess = pool->nr_pages - pool->target;
-		page = list_first_entry(&pool->free_area[order], struct page,
-					lru);
 		pfn = page_to_pfn(page);
 		r = numabuf_region_find(pool, pfn);
 		numabuf_block_del(r, page);
@@ -454,9 +569,7 @@ static void numabuf_pool_zero_work(struct work_struct *work)
 {
 	struct numabuf_node_pool *pool = container_of(work, struct numabuf_node_pool,
 						 zero_work);
-	struct numabuf_region *r, *gone;
 	struct numabuf_buf *buf;
-	unsigned long i;
 
 	for (;;) {
 		spin_lock(&pool->lock);
@@ -468,34 +581,10 @@ static void numabuf_pool_zero_work(struct work_struct *work)
 		if (!buf)
 			break;
 
-		r = buf->pool_region;
-		if (numabuf_pages_held(buf->page, buf->nr_pages)) {
-			/*
-			 * Pinned beyond the buffer's life: never hand these
-			 * pages out again.  Each goes to the page allocator
-			 * when its last holder lets go.
-			 */
-			spin_lock(&pool->lock);
-			pool->nr_dirty -= buf->nr_pages;
-			gone = numabuf_region_lose(pool, r, buf->nr_pages);
-			spin_unlock(&pool->lock);
-			numabuf_pages_free(buf->page, buf->nr_pages);
-			if (gone)
-				numabuf_region_destroy(pool, gone);
-		} else {
-			for (i = 0; i < buf->nr_pages; i++) {
-				clear_highpage(nth_page(buf->page, i));
-				if ((i & 511) == 511)
-					cond_resched();
-			}
-			spin_lock(&pool->lock);
-			numabuf_range_put(pool, r, page_to_pfn(buf->page),
-					  buf->nr_pages);
-			pool->nr_dirty -= buf->nr_pages;
-			pool->nr_free += buf->nr_pages;
-			spin_unlock(&pool->lock);
-		}
-		kfree(buf);
+		/* A worker is never killed: this zeroes the rest. */
+		numabuf_clear_pages(buf->page, buf->clear_idx, buf->nr_pages,
+				    &buf->clear_idx);
+		numabuf_pool_put_clean(pool, buf, true);
 		cond_resched();
 	}
 	numabuf_pool_trim(pool);
@@ -519,8 +608,9 @@ static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *po
 	if (!r)
 		return ERR_PTR(-ENOMEM);
 	r->free_map = bitmap_zalloc(nr, GFP_KERNEL);
-	if (!r->free_map) {
-		kfree(r);
+	r->small_map = bitmap_zalloc(nr >> NUMABUF_POOL_CHUNK_ORDER, GFP_KERNEL);
+	if (!r->free_map || !r->small_map) {
+		numabuf_region_free(r);
 		return ERR_PTR(-ENOMEM);
 	}
 
@@ -610,7 +700,6 @@ int numabuf_pool_resize(int node, u64 bytes)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
 	unsigned long target, old_target, have;
-	bool shrink;
 	int ret = 0;
 
 	if (bytes > ((u64)totalram_pages() << PAGE_SHIFT))
@@ -618,7 +707,8 @@ int numabuf_pool_resize(int node, u64 bytes)
 	target = ALIGN((unsigned long)(bytes >> PAGE_SHIFT) +
 		       !!(bytes & ~PAGE_MASK), NUMABUF_POOL_UNIT);
 
-	mutex_lock(&pool->resize_lock);
+	if (mutex_lock_killable(&pool->resize_lock))
+		return -EINTR;
 	/*
 	 * The target first, so that the worker does not trim what is being
 	 * added against the old one.
@@ -626,13 +716,11 @@ int numabuf_pool_resize(int node, u64 bytes)
 	spin_lock(&pool->lock);
 	old_target = pool->target;
 	pool->target = target;
-	shrink = target < pool->nr_pages;
 	spin_unlock(&pool->lock);
 
 	/*
-	 * The pool can lose pages meanwhile (pinned beyond their buffer's
-	 * life), and regions come in whole units: grow until there is enough
-	 * and let the trim below give back the rest of the last unit.
+	 * Regions come in whole units: grow until there is enough and let
+	 * the trim below give back the rest of the last unit.
 	 */
 	for (;;) {
 		spin_lock(&pool->lock);
@@ -649,9 +737,10 @@ int numabuf_pool_resize(int node, u64 bytes)
 			break;
 		}
 	}
-	/* Memory being zeroed counts as free: wait for it. */
-	if (shrink)
-		flush_work(&pool->zero_work);
+	/*
+	 * Free memory goes back now; memory still being zeroed goes when
+	 * the worker is done with it (it trims too).
+	 */
 	numabuf_pool_trim(pool);
 	mutex_unlock(&pool->resize_lock);
 	return ret;
@@ -675,8 +764,7 @@ void numabuf_pool_get(int node, struct numabuf_pool_stat *st)
 	st->bytes = (u64)pool->nr_pages << PAGE_SHIFT;
 	st->free = (u64)(pool->nr_free + pool->nr_dirty) << PAGE_SHIFT;
 	st->low = (u64)pool->low << PAGE_SHIFT;
-	order = numabuf_pool_top_order(pool);
-	if (order < NUMABUF_POOL_ORDERS)
+	if (numabuf_pool_top(pool, &order))
 		st->largest = (u64)PAGE_SIZE << order;
 	spin_unlock(&pool->lock);
 }
@@ -763,6 +851,8 @@ int __init numabuf_pool_init(void)
 		spin_lock_init(&pool->lock);
 		for (o = 0; o < NUMABUF_POOL_ORDERS; o++)
 			INIT_LIST_HEAD(&pool->free_area[o]);
+		for (o = 0; o < NUMABUF_POOL_CHUNK_ORDER_MAX; o++)
+			INIT_LIST_HEAD(&pool->tail_area[o]);
 		INIT_LIST_HEAD(&pool->regions);
 		xa_init(&pool->units);
 		INIT_LIST_HEAD(&pool->dirty);

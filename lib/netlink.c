@@ -84,6 +84,7 @@ static const struct nb_attr nb_buf_attrs[NUMABUF_A_BUF_MAX + 1] = {
 	[NUMABUF_A_BUF_CREATED] = { "created", MNL_TYPE_U64 },
 	[NUMABUF_A_BUF_PHYS] = { "phys", MNL_TYPE_U64 },
 	[NUMABUF_A_BUF_ERROR] = { "error", MNL_TYPE_U32 },
+	[NUMABUF_A_BUF_RELEASED] = { "released", MNL_TYPE_FLAG },
 };
 
 static const struct nb_attr nb_pool_attrs[NUMABUF_A_POOL_MAX + 1] = {
@@ -620,6 +621,7 @@ static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st)
 	st->error = nb_u32(tb[NUMABUF_A_BUF_ERROR]);
 	st->created_ns = nb_u64(tb[NUMABUF_A_BUF_CREATED]);
 	st->phys = nb_u64(tb[NUMABUF_A_BUF_PHYS]);
+	st->released = !!tb[NUMABUF_A_BUF_RELEASED];
 	if (tb[NUMABUF_A_BUF_COMM])
 		snprintf(st->comm, sizeof(st->comm), "%s",
 			 mnl_attr_get_str(tb[NUMABUF_A_BUF_COMM]));

@@ -271,6 +271,10 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
  * @phys:	physical address, 0 unless the reader has CAP_SYS_ADMIN
  * @error:	alloc-failed events: why, a positive errno
  * @comm:	command name of the allocating task
+ * @released:	1 when the buffer's handle and mappings are gone but someone
+ *		still holds some of its pages: it stays charged and counted
+ *		until they come back
+ * @reserved0:	zero
  * @reserved:	zero; room for later fields
  *
  * Fields the message did not carry are zero.
@@ -288,7 +292,9 @@ struct numabuf_bufstat {
 	uint64_t created_ns;
 	uint64_t phys;
 	char     comm[16];
-	uint64_t reserved[4];
+	uint32_t released;
+	uint32_t reserved0;
+	uint64_t reserved[3];
 };
 
 /**

@@ -1044,6 +1044,13 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		put_time(j, "created", st->created_ns);
 	if (fields & BUF_ERROR)
 		put_errno(j, "error", st->error);
+	/* Released, pages still held elsewhere: still charged and counted. */
+	if (st->released) {
+		if (opts.json)
+			json_bool(j, "released", 1);
+		else
+			printf(" released (pages still held)");
+	}
 }
 
 static int buf_vec_add(const struct numabuf_bufstat *st, void *arg)
