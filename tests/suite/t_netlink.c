@@ -7,7 +7,9 @@
  * watermark and the caps taking effect.  Buffers are made with the raw
  * ioctls; t_nlwire.c checks the wire format with libnl-3.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -461,6 +464,74 @@ NB_TEST(nl_events_in_order,
 	/* Nothing more. */
 	ret = numabuf_nl_events(ev, 1, log_event, &l);
 	NB_CHECK(ret == -EAGAIN && l.n == 5, "%d events, expected 5", l.n);
+	numabuf_nl_close(ev);
+	numabuf_nl_close(nl);
+}
+
+NB_TEST(nl_released_listed,
+	"a 64 KiB buffer whose pages a pipe holds (vmsplice) after munmap and FREE: buf-get still lists it, flagged released with map-count 0, node-get still counts it, and no buf-freed event comes; once the pipe is read and closed the buf-freed event comes, buf-get no longer lists it and node-get's counters drop")
+{
+	struct numabuf_nl *ev = nl_open_ok(), *nl = nl_open_ok();
+	struct numabuf_nodestat n0, n1;
+	struct numabuf_bufstat st;
+	struct numabuf_alloc a;
+	struct ev_log l = { .n = 0 };
+	int fd = nb_open(), pfd[2], ret;
+	struct iovec iov;
+	char *p, sink[4096];
+	ssize_t got, left;
+
+	NB_CHECK(!numabuf_nl_subscribe(ev), "subscribe");
+	a = nb_alloc_ok(fd, 64 * 1024, NUMABUF_NODE_LOCAL, 0);
+	NB_CHECK(!numabuf_nl_node_get(nl, a.node, &n0), "node-get");
+	p = nb_map(fd, a.offset, 64 * 1024);
+	memset(p, 0x3c, 64 * 1024);
+	NB_SYS(pipe(pfd));
+	iov.iov_base = p;
+	iov.iov_len = 64 * 1024;
+	NB_CHECK(vmsplice(pfd[1], &iov, 1, 0) == 64 * 1024, "vmsplice: %s",
+		 strerror(errno));
+	NB_SYS(munmap(p, 64 * 1024));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	wait_events(ev, &l, 1);
+	expect_event(&l, 0, NUMABUF_EVENT_BUF_CREATED, 0, 64 * 1024, a.node);
+
+	memset(&st, 0, sizeof(st));
+	st.id = l.ev[0].buf.id;
+	ret = numabuf_nl_bufs(nl, NULL, find_id, &st);
+	NB_CHECK(!ret, "buf-get: %s", strerror(-ret));
+	NB_CHECK(st.size == 64 * 1024 && st.released && !st.map_count,
+		 "buf-get after FREE with the pages in a pipe: size %llu released %u map-count %u",
+		 (unsigned long long)st.size, st.released, st.map_count);
+	NB_CHECK(!numabuf_nl_node_get(nl, a.node, &n1), "node-get");
+	NB_CHECK(n1.buffers == n0.buffers && n1.bytes == n0.bytes,
+		 "node-get: %llu buffers %llu bytes, expected %llu and %llu",
+		 (unsigned long long)n1.buffers, (unsigned long long)n1.bytes,
+		 (unsigned long long)n0.buffers, (unsigned long long)n0.bytes);
+	usleep(500000);
+	ret = numabuf_nl_events(ev, 1, log_event, &l);
+	NB_CHECK(ret == -EAGAIN && l.n == 1, "%d events while the pipe holds the pages",
+		 l.n);
+
+	for (left = 64 * 1024; left > 0; left -= got) {
+		got = read(pfd[0], sink, sizeof(sink));
+		NB_CHECK(got > 0, "read from the pipe: %s",
+			 got ? strerror(errno) : "EOF");
+		NB_CHECK(sink[0] == 0x3c, "the pipe holds other bytes");
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+	wait_events(ev, &l, 2);
+	expect_event(&l, 1, NUMABUF_EVENT_BUF_FREED, st.id, 64 * 1024, a.node);
+	memset(&st, 0, sizeof(st));
+	st.id = l.ev[0].buf.id;
+	NB_CHECK(!numabuf_nl_bufs(nl, NULL, find_id, &st), "buf-get");
+	NB_CHECK(!st.size, "buf-get still lists the buffer after buf-freed");
+	NB_CHECK(!numabuf_nl_node_get(nl, a.node, &n1), "node-get");
+	NB_CHECK(n1.buffers == n0.buffers - 1 && n1.bytes == n0.bytes - 64 * 1024,
+		 "node-get after buf-freed: %llu buffers %llu bytes",
+		 (unsigned long long)n1.buffers, (unsigned long long)n1.bytes);
+	close(fd);
 	numabuf_nl_close(ev);
 	numabuf_nl_close(nl);
 }

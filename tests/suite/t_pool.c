@@ -3,9 +3,9 @@
  * Per-node pools (issue 4): NUMABUF_IOC_POOL_GET / _POOL_SET reserve
  * memory on a node ahead of time; NUMABUF_F_POOL buffers come only from
  * it, NUMABUF_F_NO_POOL buffers never, plain ones from it when it has a
- * block large enough.  A freed pool buffer is zeroed by a worker before it
- * is handed out again, and one whose pages someone still holds is never
- * handed out again.
+ * block large enough.  A freed pool buffer is zeroed before it is handed
+ * out again, and one whose pages someone still holds stays set aside
+ * (charged and counted) until they come back.
  *
  * What the module says (POOL_GET, INFO's source, debugfs numabuf/nodes) is
  * checked against what can be seen without it: /proc/self/pagemap for the
@@ -1069,16 +1069,18 @@ static bool nb_frame_in(uint64_t frame, const struct nb_pbuf *b)
 }
 
 NB_TEST_TIMEOUT(pool_pinned_not_reused,
-	"16 MiB pool in four 4 MiB F_POOL buffers; one's pages held by a pipe (vmsplice: get_user_pages references, on every kernel), one pinned as an io_uring fixed buffer (FOLL_LONGTERM; kernels >= 6.5, io_uring before refuses device mappings); all freed: the pool gives the held buffers up (pool_bytes drops, target stays), the pool taken whole again never hands out a held frame (pagemap), the held bytes are intact (read from the pipe, written out by io_uring)",
+	"16 MiB pool in four 4 MiB F_POOL buffers; one's pages held by a pipe (vmsplice: get_user_pages references, on every kernel), one pinned as an io_uring fixed buffer (FOLL_LONGTERM; kernels >= 6.5, io_uring before refuses device mappings); all freed: the held buffers stay the pool's (pool_bytes and target stay, free_bytes leaves them out) and stay counted (debugfs stats), the rest of the pool taken again never hands out a held frame (pagemap), the held bytes are intact (read from the pipe, written out by io_uring); once the holders let go the counters drop and the whole pool is free, and taken again it is zero and includes the held frames",
 	600)
 {
 	const uint64_t pool = 16 * NB_MIB, len = 4 * NB_MIB;
 	int node = nb_last_node(), fd = nb_open(), rfd, wfd, mfd, uring = 0, i, j, n, ret;
+	struct nb_stats s0 = nb_stats_read();
 	struct nb_pbuf b[4], c[4];
 	struct numabuf_pool p;
 	struct nb_ring r;
 	void *pinned = NULL;
 	uint64_t held, k;
+	bool seen[2] = { false, false };
 	ssize_t got;
 	char *chk;
 	size_t bad;
@@ -1114,12 +1116,13 @@ NB_TEST_TIMEOUT(pool_pinned_not_reused,
 
 	for (i = 0; i < 4; i++)
 		nb_pbuf_free(fd, &b[i]);
-	/* The worker drops what is held out of the pool instead of zeroing it. */
-	p = NB_POOL_WAIT(fd, node, pool - held, pool - held, NB_ANY);
-	NB_CHECK(p.target == pool, "target %llu after the pool gave up held pages",
+	/* Held buffers stay the pool's, in use, and stay counted. */
+	p = NB_POOL_WAIT(fd, node, pool, pool - held, NB_ANY);
+	NB_CHECK(p.target == pool, "target %llu with held pages",
 		 (unsigned long long)p.target);
+	NB_STATS_EXPECT(s0, 1 + uring, (long long)held);
 
-	/* The pool taken whole again: not one held frame. */
+	/* The rest of the pool taken again: not one held frame. */
 	n = (int)((pool - held) / len);
 	for (i = 0; i < n; i++) {
 		nb_pbuf_alloc(fd, node, len, NUMABUF_F_POOL, NUMABUF_SOURCE_POOL, &c[i]);
@@ -1132,8 +1135,10 @@ NB_TEST_TIMEOUT(pool_pinned_not_reused,
 		memset(c[i].p, 0xdd, len);
 	}
 	ret = nb_alloc(fd, NB_PAGE, node, NUMABUF_F_POOL, NULL);
-	NB_CHECK(ret == -ENOMEM, "F_POOL ALLOC beyond what the pool kept: expected ENOMEM, got %s",
+	NB_CHECK(ret == -ENOMEM, "F_POOL ALLOC beyond what is not held: expected ENOMEM, got %s",
 		 ret ? nb_errname(-ret) : "success");
+	for (i = 0; i < n; i++)
+		nb_pbuf_free(fd, &c[i]);
 
 	/* What was held is intact. */
 	chk = malloc(len);
@@ -1162,11 +1167,25 @@ NB_TEST_TIMEOUT(pool_pinned_not_reused,
 	free(chk);
 	close(rfd);
 	close(wfd);
-	for (i = 0; i < n; i++)
+
+	/* The holders are gone: the buffers go, the whole pool is free. */
+	NB_STATS_EXPECT(s0, 0, 0);
+	NB_POOL_WAIT(fd, node, pool, pool, pool);
+	for (i = 0; i < 4; i++) {
+		nb_pbuf_alloc(fd, node, len, NUMABUF_F_POOL, NUMABUF_SOURCE_POOL, &c[i]);
+		bad = nb_find_nonzero(c[i].p, len);
+		NB_CHECK(bad == (size_t)-1, "byte %zu of a pool buffer is not zero", bad);
+		for (j = 0; j < 1 + uring; j++)
+			if (nb_frame_in(c[i].first, &b[j]))
+				seen[j] = true;
+	}
+	for (j = 0; j < 1 + uring; j++)
+		NB_CHECK(seen[j], "the frames once held by %s never came back to the pool",
+			 j ? "io_uring" : "a pipe");
+	for (i = 0; i < 4; i++)
 		nb_pbuf_free(fd, &c[i]);
 	NB_POOLS_ZERO(fd);
 	close(fd);
-	/* The harness checks that the held pages came back to the system. */
 }
 
 /* ---- many threads against a resizing pool ---- */
