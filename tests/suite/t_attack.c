@@ -16,6 +16,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/fs.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -107,6 +109,13 @@ static char nb_stage_wait(struct nb_stage *st)
 {
 	char c;
 
+	/* The member's ends, so that its exit reads as EOF here. */
+	if (st->up[1] >= 0) {
+		close(st->up[1]);
+		close(st->down[0]);
+		st->up[1] = -1;
+		st->down[0] = -1;
+	}
 	return read(st->up[0], &c, 1) == 1 ? c : 0;
 }
 
@@ -736,4 +745,147 @@ NB_TEST(pool_quota_per_user,
 	nb_pool_quota_reset();
 	nb_pool_set(fd, node, 0);
 	close(fd);
+}
+
+/* ---- O_DIRECT in flight ---- */
+
+#define NB_DELAY_NAME	"nbdelay"
+
+static void nb_delay_remove(void)
+{
+	if (system("dmsetup remove --noudevsync " NB_DELAY_NAME " >/dev/null 2>&1")) {
+		/* not there, or still busy: the next run's create says so */
+	}
+}
+
+/*
+ * A device-mapper "delay" target over the scratch disk whose reads take
+ * @ms: an O_DIRECT read from it keeps its pages in flight that long.
+ * Returns /dev/dm-N opened O_RDONLY | O_DIRECT, or skips.
+ */
+static int nb_delay_open(unsigned int ms)
+{
+	const char *disk = getenv("NB_SCRATCH_DISK") ? getenv("NB_SCRATCH_DISK") : "/dev/vda";
+	char cmd[256], path[64];
+	unsigned long long size = 0;
+	unsigned int minor;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (stat(disk, &st) || !S_ISBLK(st.st_mode))
+		nb_skip("no scratch block device %s", disk);
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	NB_CHECK(fd >= 0 && !ioctl(fd, BLKGETSIZE64, &size), "size of %s", disk);
+	close(fd);
+	/* What device-mapper says of the kernel's IMA setup on its first table. */
+	nb_kmsg_expect("device-mapper: core: CONFIG_IMA_DISABLE_HTABLE is disabled. Duplicate IMA measurements will not be recorded in the IMA log.");
+	if (system("modprobe dm-delay >/dev/null 2>&1"))
+		nb_skip("no dm-delay module in this kernel (an O_DIRECT read cannot be kept in flight)");
+	nb_delay_remove();
+	snprintf(cmd, sizeof(cmd),
+		 "dmsetup create --noudevsync " NB_DELAY_NAME " --table '0 %llu delay %s 0 %u' >/dev/null 2>&1",
+		 size / 512, disk, ms);
+	if (system(cmd))
+		nb_skip("dmsetup cannot create a delay target (no dmsetup or device-mapper)");
+	atexit(nb_delay_remove);
+	f = popen("dmsetup info -c --noheadings -o minor " NB_DELAY_NAME, "r");
+	NB_CHECK(f && fscanf(f, "%u", &minor) == 1, "dmsetup info");
+	pclose(f);
+	snprintf(path, sizeof(path), "/dev/dm-%u", minor);
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	NB_CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+struct nb_dio {
+	int fd;
+	void *p;
+	size_t len;
+	off_t off;
+	ssize_t got;
+	int err;
+	int done;
+};
+
+static void *nb_dio_read(void *arg)
+{
+	struct nb_dio *d = arg;
+
+	d->got = pread(d->fd, d->p, d->len, d->off);
+	d->err = d->got < 0 ? errno : 0;
+	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+NB_TEST_TIMEOUT(held_by_odirect_in_flight,
+	"as a group member at memlock 8 MiB: two 4 MiB buffers each the target of an O_DIRECT read from a device-mapper delay target (3 s per read; still running when they are munmapped), munmap and FREE while the reads are in flight: the buffers stay counted and charged (VmPin 8 MiB, a 4 KiB ALLOC fails with ENOMEM); once the reads complete the charge is 0 within 2 s and the counters drop",
+	120)
+{
+	struct nb_stats s0 = nb_stats_read();
+	int dfd = nb_delay_open(3000 * nb_slow());
+	struct nb_stage st;
+	pid_t pid;
+
+	nb_dev_open_to_group();
+	nb_stage_init(&st);
+	pid = NB_SYS(fork());
+	if (!pid) {
+		int fd = nb_member(), i;
+		struct numabuf_alloc a[2];
+		struct nb_dio d[2];
+		pthread_t t[2];
+		double t0;
+
+		for (i = 0; i < 2; i++) {
+			a[i] = nb_alloc_map(fd, 4 * NB_MIB, NUMABUF_NODE_LOCAL, 0,
+					    800 + i, (char **)&d[i].p);
+			d[i].fd = dfd;
+			d[i].len = 4 * NB_MIB;
+			d[i].off = i * 4 * NB_MIB;
+			NB_CHECK(!pthread_create(&t[i], NULL, nb_dio_read, &d[i]),
+				 "pthread_create");
+		}
+		/*
+		 * Both reads are submitted well within this wait and take
+		 * 3 s: they are in flight.  Had one not got its pages yet,
+		 * the munmap below would make it fail with EFAULT, which the
+		 * test checks.
+		 */
+		usleep(500000 * nb_slow());
+		for (i = 0; i < 2; i++)
+			NB_CHECK(!__atomic_load_n(&d[i].done, __ATOMIC_ACQUIRE),
+				 "O_DIRECT read %d through the 3 s delay target returned already (%zd)",
+				 i, d[i].got);
+		for (i = 0; i < 2; i++) {
+			NB_SYS(munmap(d[i].p, 4 * NB_MIB));
+			NB_CHECK(!nb_free(fd, a[i].handle), "FREE failed");
+		}
+		NB_CHECK(nb_proc_status("VmPin", 10) == NB_MEMLOCK / NB_KIB,
+			 "VmPin %llu kB with the reads in flight",
+			 nb_proc_status("VmPin", 10));
+		nb_expect_memlock_full(fd, NB_PAGE, 0, NUMABUF_NODE_LOCAL,
+				       "8 MiB of pages under O_DIRECT");
+		nb_stage(&st, 1);
+		for (i = 0; i < 2; i++) {
+			pthread_join(t[i], NULL);
+			NB_CHECK(d[i].got == (ssize_t)(4 * NB_MIB),
+				 "O_DIRECT read %d: %zd (%s)", i, d[i].got,
+				 strerror(d[i].err));
+		}
+		t0 = nb_now();
+		while (nb_proc_status("VmPin", 10) && nb_now() - t0 < 2.0 * nb_slow())
+			usleep(10000);
+		NB_CHECK(nb_proc_status("VmPin", 10) == 0,
+			 "VmPin %llu kB after the reads completed",
+			 nb_proc_status("VmPin", 10));
+		nb_stage(&st, 2);
+		close(fd);
+		_exit(0);
+	}
+	NB_STAGE_CHECK(&st, pid, 1, s0, 2, (long long)(8 * NB_MIB));
+	NB_STAGE_CHECK(&st, pid, 2, s0, 0, 0);
+	NB_WAIT_OK(pid);
+	close(dfd);
+	nb_dev_restore();
 }
