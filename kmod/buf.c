@@ -56,13 +56,17 @@ int numabuf_buf_init(void)
 }
 
 /*
- * Every released buffer holds a reference on the module, so nothing is
- * held when this runs; destroying the workqueue waits for a scan that is
- * still returning from its last module_put().
+ * Every released buffer holds a reference on the module, so none is held
+ * when the module goes; a scan may still be returning from its last
+ * module_put(): wait for it, first thing at unload.
  */
-void numabuf_buf_exit(void)
+void numabuf_buf_stop(void)
 {
 	cancel_delayed_work_sync(&numabuf_held_work);
+}
+
+void numabuf_buf_exit(void)
+{
 	destroy_workqueue(numabuf_wq);
 }
 
@@ -149,17 +153,12 @@ void numabuf_buf_get(struct numabuf_buf *buf)
  */
 void numabuf_buf_destroy(struct numabuf_buf *buf)
 {
-	bool released = buf->released;
-
 	xa_erase(&numabuf_bufs, buf->id);
 	numabuf_nl_buf_freed(buf);
 	put_pid(buf->pid);
 	numabuf_stats_sub(buf->node, numabuf_buf_bytes(buf));
 	numabuf_uncharge(&buf->charge);
 	kfree(buf);
-	/* Last: see numabuf_buf_exit(). */
-	if (released)
-		module_put(THIS_MODULE);
 }
 
 /*
@@ -211,7 +210,10 @@ static void numabuf_held_scan(struct work_struct *work)
 		if (numabuf_buf_pages_held(buf))
 			continue;
 		list_del_init(&buf->held_link);
+		/* In this work, a pool buffer is zeroed and gone on return. */
 		numabuf_buf_retire(buf);
+		/* The buffer's reference; see numabuf_buf_stop(). */
+		module_put(THIS_MODULE);
 	}
 
 	spin_lock(&numabuf_held_lock);

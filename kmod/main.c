@@ -55,9 +55,14 @@ err_buf:
 static void __exit numabuf_exit(void)
 {
 	numabuf_dev_unregister();
+	numabuf_buf_stop();
+	/*
+	 * The pools before the family: their worker may still be zeroing a
+	 * buffer whose freer was killed, and announces it when done.
+	 */
+	numabuf_pool_exit();
 	numabuf_nl_exit();
 	numabuf_stats_exit();
-	numabuf_pool_exit();
 	numabuf_alloc_exit();
 	numabuf_buf_exit();
 }

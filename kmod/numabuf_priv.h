@@ -193,6 +193,7 @@ void numabuf_pool_set_low(int node, u64 bytes);
 /* buf.c */
 extern struct workqueue_struct *numabuf_wq;
 int numabuf_buf_init(void);
+void numabuf_buf_stop(void);
 void numabuf_buf_exit(void);
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp);
