@@ -501,6 +501,14 @@ static int numabuf_nl_limit_set_doit(struct sk_buff *skb,
 	struct nlattr *max = info->attrs[NUMABUF_A_LIMIT_MAX_BYTES];
 	struct nlattr *umax = info->attrs[NUMABUF_A_LIMIT_MAX_USER_BYTES];
 
+	/*
+	 * As pool-set: the caps bound what users may pin, so lifting them is
+	 * not a network administrator's call.
+	 */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "setting a limit needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	if (!max && !umax) {
 		GENL_SET_ERR_MSG(info,
 				 "nothing to set: give max-bytes, max-user-bytes or both");

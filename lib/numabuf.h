@@ -340,7 +340,8 @@ struct numabuf_limits {
 int numabuf_nl_limit_get(struct numabuf_nl *nl, struct numabuf_limits *lim);
 
 /*
- * Set the caps whose pointer is not NULL.  Needs CAP_NET_ADMIN (-EPERM).
+ * Set the caps whose pointer is not NULL.  Needs CAP_NET_ADMIN and
+ * CAP_SYS_ADMIN (-EPERM).
  * A cap below what is held refuses new buffers; live ones stay.
  */
 int numabuf_nl_limit_set(struct numabuf_nl *nl, const uint64_t *max_bytes,

@@ -86,7 +86,8 @@ static void usage(FILE *f)
 		"                      (CAP_NET_ADMIN)\n"
 		"  limit set [--max SIZE] [--max-user SIZE]\n"
 		"                      cap all buffers together, each user's buffers;\n"
-		"                      0 or 'none': no cap (CAP_NET_ADMIN)\n"
+		"                      0 or 'none': no cap (CAP_SYS_ADMIN and\n"
+		"                      CAP_NET_ADMIN)\n"
 		"  monitor [--count N] [--timeout SECONDS]\n"
 		"                      print events as they come, one a line:\n"
 		"                      created, freed, alloc-failed, pool-low\n"
@@ -1469,7 +1470,7 @@ static int do_limit_set(int argc, char **argv)
 				   user_arg ? &max_user_bytes : NULL);
 	if (err)
 		ret = nl_fail(nl, "limit set", err, err == -EPERM ?
-			      "needs CAP_NET_ADMIN" : NULL);
+			      "needs CAP_SYS_ADMIN and CAP_NET_ADMIN" : NULL);
 	else
 		ret = print_limits(nl, "limit set");
 	numabuf_nl_close(nl);

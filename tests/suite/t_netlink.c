@@ -7,7 +7,10 @@
  * watermark and the caps taking effect.  Buffers are made with the raw
  * ioctls; t_nlwire.c checks the wire format with libnl-3.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,10 +20,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <numabuf.h>
 
 #include "harness.h"
@@ -574,4 +582,93 @@ NB_TEST(nl_limit_takes_effect,
 	NB_CHECK(nb_param("max_bytes") == lim.max_bytes, "not restored");
 	close(fd);
 	numabuf_nl_close(nl);
+}
+
+/* ---- issue 11: who may lift the caps -------------------------------------- */
+
+/*
+ * Become nobody with exactly the capabilities in @caps (a mask of CAP_*
+ * bits below 32), effective, permitted and inheritable.
+ */
+static void become_nobody_with(uint32_t caps)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+	NB_SYS(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
+	nb_drop_privileges();
+	d[0].effective = d[0].permitted = d[0].inheritable = caps;
+	NB_SYS(syscall(SYS_capset, &h, d));
+	NB_CHECK(nb_proc_status("CapEff", 16) == caps &&
+		 nb_proc_status("CapPrm", 16) == caps,
+		 "CapEff %#llx CapPrm %#llx, expected %#x",
+		 nb_proc_status("CapEff", 16), nb_proc_status("CapPrm", 16),
+		 caps);
+}
+
+NB_TEST(nl_limit_set_needs_sys_admin,
+	"nobody with only CAP_NET_ADMIN: limit-set (either cap) and pool-set give EPERM with \"setting a limit/pool needs CAP_SYS_ADMIN\" and change no module parameter, limit-get works; with CAP_SYS_ADMIN as well, limit-set works")
+{
+	unsigned long long max0 = nb_param("max_bytes");
+	unsigned long long umax0 = nb_param("max_user_bytes");
+	pid_t pid;
+
+	pid = NB_SYS(fork());
+	if (!pid) {
+		uint64_t more = max0 + 4 * MIB, umore = umax0 + 4 * MIB;
+		uint64_t zero = 0;
+		struct numabuf_limits lim;
+		struct numabuf_nl *nl;
+		const char *m;
+		int ret;
+
+		become_nobody_with(1U << CAP_NET_ADMIN);
+		nl = nl_open_ok();
+		ret = numabuf_nl_limit_set(nl, &more, NULL);
+		m = numabuf_nl_errmsg(nl);
+		NB_CHECK(ret == -EPERM &&
+			 !strcmp(m, "setting a limit needs CAP_SYS_ADMIN"),
+			 "limit-set max-bytes: %s, '%s'", strerror(-ret), m);
+		ret = numabuf_nl_limit_set(nl, NULL, &umore);
+		m = numabuf_nl_errmsg(nl);
+		NB_CHECK(ret == -EPERM &&
+			 !strcmp(m, "setting a limit needs CAP_SYS_ADMIN"),
+			 "limit-set max-user-bytes: %s, '%s'", strerror(-ret),
+			 m);
+		ret = numabuf_nl_pool_set(nl, 0, NULL, &zero);
+		m = numabuf_nl_errmsg(nl);
+		NB_CHECK(ret == -EPERM &&
+			 !strcmp(m, "setting a pool needs CAP_SYS_ADMIN"),
+			 "pool-set: %s, '%s'", strerror(-ret), m);
+		ret = numabuf_nl_limit_get(nl, &lim);
+		NB_CHECK(!ret && lim.max_bytes == max0 &&
+			 lim.max_user_bytes == umax0,
+			 "limit-get with CAP_NET_ADMIN: %s", strerror(-ret));
+		numabuf_nl_close(nl);
+		_exit(0);
+	}
+	NB_WAIT_OK(pid);
+	NB_CHECK(nb_param("max_bytes") == max0 &&
+		 nb_param("max_user_bytes") == umax0,
+		 "the caps changed: %llu %llu, were %llu %llu",
+		 nb_param("max_bytes"), nb_param("max_user_bytes"), max0, umax0);
+
+	/* The same user with CAP_SYS_ADMIN too: set them to what they are. */
+	pid = NB_SYS(fork());
+	if (!pid) {
+		uint64_t max = max0, umax = umax0;
+		struct numabuf_nl *nl;
+		int ret;
+
+		become_nobody_with(1U << CAP_NET_ADMIN | 1U << CAP_SYS_ADMIN);
+		nl = nl_open_ok();
+		ret = numabuf_nl_limit_set(nl, &max, &umax);
+		NB_CHECK(!ret, "limit-set with CAP_SYS_ADMIN: %s ('%s')",
+			 strerror(-ret), numabuf_nl_errmsg(nl));
+		numabuf_nl_close(nl);
+		_exit(0);
+	}
+	NB_WAIT_OK(pid);
 }
