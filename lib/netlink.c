@@ -84,6 +84,8 @@ static const struct nb_attr nb_buf_attrs[NUMABUF_A_BUF_MAX + 1] = {
 	[NUMABUF_A_BUF_CREATED] = { "created", MNL_TYPE_U64 },
 	[NUMABUF_A_BUF_PHYS] = { "phys", MNL_TYPE_U64 },
 	[NUMABUF_A_BUF_ERROR] = { "error", MNL_TYPE_U32 },
+	[NUMABUF_A_BUF_RELEASED] = { "released", MNL_TYPE_FLAG },
+	[NUMABUF_A_BUF_SUPPRESSED] = { "suppressed", MNL_TYPE_U32 },
 };
 
 static const struct nb_attr nb_pool_attrs[NUMABUF_A_POOL_MAX + 1] = {

@@ -53,7 +53,7 @@
 
 /* ---- what the spec says -------------------------------------------------- */
 
-enum nlw_kind { NLW_NONE, NLW_U32, NLW_U64, NLW_STR, NLW_PAD };
+enum nlw_kind { NLW_NONE, NLW_U32, NLW_U64, NLW_STR, NLW_PAD, NLW_FLAG };
 
 /* One attribute set of docs/netlink/numabuf.yaml. */
 struct nlw_set {
@@ -113,6 +113,8 @@ static const struct nlw_set nlw_set_buf = {
 		[NUMABUF_A_BUF_CREATED] = NLW_U64,
 		[NUMABUF_A_BUF_PHYS] = NLW_U64,
 		[NUMABUF_A_BUF_ERROR] = NLW_U32,
+		[NUMABUF_A_BUF_RELEASED] = NLW_FLAG,
+		[NUMABUF_A_BUF_SUPPRESSED] = NLW_U32,
 	},
 	.attr = {
 		[NUMABUF_A_BUF_ID] = "id",
@@ -128,6 +130,8 @@ static const struct nlw_set nlw_set_buf = {
 		[NUMABUF_A_BUF_CREATED] = "created",
 		[NUMABUF_A_BUF_PHYS] = "phys",
 		[NUMABUF_A_BUF_ERROR] = "error",
+		[NUMABUF_A_BUF_RELEASED] = "released",
+		[NUMABUF_A_BUF_SUPPRESSED] = "suppressed",
 	},
 };
 
@@ -678,6 +682,9 @@ static void nlw_check_attrs_at(const char *file, int line,
 			pol[t].type = NLA_STRING;
 			pol[t].maxlen = 64;
 			break;
+		case NLW_FLAG:
+			pol[t].type = NLA_FLAG;
+			break;
 		default:
 			break;
 		}
@@ -737,6 +744,12 @@ static void nlw_check_attrs_at(const char *file, int line,
 			    (size_t)len - 1)
 				nb_fail_at(file, line,
 					   "%s: string attribute %s (%d bytes) is not one terminated string",
+					   what, name, len);
+			break;
+		case NLW_FLAG:
+			if (len)
+				nb_fail_at(file, line,
+					   "%s: flag attribute %s of %d bytes",
 					   what, name, len);
 			break;
 		default:
