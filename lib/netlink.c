@@ -620,6 +620,7 @@ static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st)
 	st->uid = nb_u32(tb[NUMABUF_A_BUF_UID]);
 	st->map_count = nb_u32(tb[NUMABUF_A_BUF_MAP_COUNT]);
 	st->error = nb_u32(tb[NUMABUF_A_BUF_ERROR]);
+	st->suppressed = nb_u32(tb[NUMABUF_A_BUF_SUPPRESSED]);
 	st->created_ns = nb_u64(tb[NUMABUF_A_BUF_CREATED]);
 	st->phys = nb_u64(tb[NUMABUF_A_BUF_PHYS]);
 	if (tb[NUMABUF_A_BUF_COMM])

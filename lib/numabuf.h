@@ -271,6 +271,10 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
  * @phys:	physical address, 0 unless the reader has CAP_SYS_ADMIN
  * @error:	alloc-failed events: why, a positive errno
  * @comm:	command name of the allocating task
+ * @suppressed:	alloc-failed events: failures of this user (or of users
+ *		sharing its rate-limit slot) not announced since the previous
+ *		alloc-failed event; this event stands for 1 + @suppressed
+ * @reserved32:	zero; room for a later field
  * @reserved:	zero; room for later fields
  *
  * Fields the message did not carry are zero.
@@ -288,7 +292,9 @@ struct numabuf_bufstat {
 	uint64_t created_ns;
 	uint64_t phys;
 	char     comm[16];
-	uint64_t reserved[4];
+	uint32_t suppressed;
+	uint32_t reserved32;
+	uint64_t reserved[3];
 };
 
 /**

@@ -91,8 +91,11 @@ static void usage(FILE *f)
 		"  monitor [--count N] [--timeout SECONDS]\n"
 		"                      print events as they come, one a line:\n"
 		"                      created, freed, alloc-failed, pool-low\n"
-		"                      (CAP_SYS_ADMIN); stop after N events or\n"
-		"                      SECONDS (exit status 0 either way)\n"
+		"                      (CAP_SYS_ADMIN); alloc-failed is limited\n"
+		"                      per user, its 'suppressed' counts the\n"
+		"                      failures of that user not reported before;\n"
+		"                      stop after N events or SECONDS (exit\n"
+		"                      status 0 either way)\n"
 		"  help                this text\n"
 		"\n"
 		"OPTIONS:\n"
@@ -937,6 +940,7 @@ enum {
 	BUF_PHYS	= 1 << 9,	/* only when known */
 	BUF_CREATED	= 1 << 10,
 	BUF_ERROR	= 1 << 11,
+	BUF_SUPPRESSED	= 1 << 12,
 };
 
 /* The attributes of buf-get's reply and of each event, as the spec has them. */
@@ -948,7 +952,7 @@ enum {
 			 BUF_CREATED)
 #define BUF_FREED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE)
 #define BUF_FAILED_NTF	(BUF_SIZE | BUF_NODE | BUF_FLAGS | BUF_PID | \
-			 BUF_UID | BUF_COMM | BUF_ERROR)
+			 BUF_UID | BUF_COMM | BUF_ERROR | BUF_SUPPRESSED)
 
 /* Flags: an array of names in JSON, "pool,huge-map" in text, "-" for none. */
 static void put_flags(struct json *j, uint32_t flags)
@@ -1045,6 +1049,8 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		put_time(j, "created", st->created_ns);
 	if (fields & BUF_ERROR)
 		put_errno(j, "error", st->error);
+	if (fields & BUF_SUPPRESSED)
+		put_u64(j, "suppressed", st->suppressed);
 }
 
 static int buf_vec_add(const struct numabuf_bufstat *st, void *arg)

@@ -672,3 +672,147 @@ NB_TEST(nl_limit_set_needs_sys_admin,
 	}
 	NB_WAIT_OK(pid);
 }
+
+/* ---- issue 11: alloc-failed events are rate-limited per user -------------- */
+
+#define STORM_FAILS	30000
+#define STORM_GID	4711
+/* What docs/netlink/README.md promises: 10 a second per user, and a flush. */
+#define STORM_PER_SEC	10
+
+struct storm {
+	pid_t pid;
+	unsigned int events, others;
+	unsigned long long suppressed;
+	unsigned int bad;
+	char why[160];
+};
+
+static int storm_event(const struct numabuf_event *ev, void *arg)
+{
+	struct storm *s = arg;
+
+	if (ev->type != NUMABUF_EVENT_ALLOC_FAILED ||
+	    ev->buf.uid != NB_NOBODY) {
+		s->others++;
+		return 0;
+	}
+	if (ev->buf.pid != (uint32_t)s->pid || ev->buf.error != ENOMEM ||
+	    ev->buf.size != 16 * MIB) {
+		if (!s->bad++)
+			snprintf(s->why, sizeof(s->why),
+				 "pid %u error %u size %llu suppressed %u",
+				 ev->buf.pid, ev->buf.error,
+				 (unsigned long long)ev->buf.size,
+				 ev->buf.suppressed);
+	}
+	s->events++;
+	s->suppressed += ev->buf.suppressed;
+	return 0;
+}
+
+/*
+ * The storm: as nobody in group STORM_GID, with memlock 8 MiB, open the
+ * device by its group permission and make @n 16 MiB ALLOCs (ENOMEM each).
+ * Tells @ready once the device is open.
+ */
+static void storm_child(int ready, unsigned int n)
+{
+	struct rlimit rl = { 8 * MIB, 8 * MIB };
+	gid_t g = STORM_GID;
+	unsigned int i;
+	int fd, ret;
+
+	NB_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
+	NB_SYS(setgroups(1, &g));
+	NB_SYS(setresgid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+	NB_SYS(setresuid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+	NB_CHECK(nb_proc_status("CapEff", 16) == 0, "capabilities left");
+	fd = open("/dev/numabuf", O_RDWR | O_CLOEXEC);
+	NB_CHECK(fd >= 0, "open as a member of group %d: %s", STORM_GID,
+		 strerror(errno));
+	NB_CHECK(write(ready, "x", 1) == 1, "write");
+	for (i = 0; i < n; i++) {
+		ret = nb_alloc(fd, 16 * MIB, NUMABUF_NODE_LOCAL, 0, NULL);
+		NB_CHECK(ret == -ENOMEM, "ALLOC %u of 16 MiB at memlock 8 MiB: %s",
+			 i, strerror(-ret));
+	}
+	_exit(0);
+}
+
+NB_TEST_TIMEOUT(nl_alloc_failed_storm,
+		"as nobody in the device's group (mode 0660) with memlock 8 MiB, 30,000 failing ALLOCs (ENOMEM) while root listens: no ENOBUFS, at most 10 alloc-failed events a second plus one flush a second, each with nobody's pid, ENOMEM and the size asked; events plus their suppressed counts are exactly 30,000 once flushed",
+		900)
+{
+	struct numabuf_nl *ev = nl_open_ok();
+	struct pollfd pfd = { .fd = numabuf_nl_fd(ev), .events = POLLIN };
+	struct storm s = { 0 };
+	unsigned long long bound;
+	int p[2], ret, status, enobufs = 0;
+	double t0, t1 = 0, last;
+	struct stat st0;
+	char c;
+
+	NB_SYS(stat("/dev/numabuf", &st0));
+	ret = numabuf_nl_subscribe(ev);
+	NB_CHECK(!ret, "subscribe: %s", strerror(-ret));
+	/* What the udev rule does for a group (and only for the open). */
+	NB_SYS(chown("/dev/numabuf", -1, STORM_GID));
+	NB_SYS(chmod("/dev/numabuf", 0660));
+	NB_SYS(pipe(p));
+	t0 = nb_now();
+	s.pid = NB_SYS(fork());
+	if (!s.pid) {
+		close(p[0]);
+		storm_child(p[1], STORM_FAILS);
+	}
+	close(p[1]);
+	ret = read(p[0], &c, 1);
+	NB_SYS(chown("/dev/numabuf", -1, st0.st_gid));
+	NB_SYS(chmod("/dev/numabuf", st0.st_mode & 07777));
+	close(p[0]);
+	NB_CHECK(ret == 1, "the storm never opened the device");
+
+	/* Read all along; after the storm, until the counts add up. */
+	last = nb_now();
+	for (;;) {
+		if (!t1 && waitpid(s.pid, &status, WNOHANG) == s.pid) {
+			t1 = nb_now();
+			NB_CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+				 "the storm failed (status %#x)", status);
+		}
+		if (t1 && s.events + s.suppressed >= STORM_FAILS)
+			break;
+		if (t1 && nb_now() - last > 5.0 * nb_slow())
+			NB_FAIL("%u events + %llu suppressed after the storm, expected %u",
+				s.events, s.suppressed, STORM_FAILS);
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ret = numabuf_nl_events(ev, 1, storm_event, &s);
+		if (ret == -ENOBUFS)
+			enobufs++;
+		else
+			NB_CHECK(ret >= 0 || ret == -EAGAIN,
+				 "numabuf_nl_events: %s", strerror(-ret));
+		if (ret > 0)
+			last = nb_now();
+	}
+	/* Anything more would be counted twice. */
+	usleep(1500000);
+	while ((ret = numabuf_nl_events(ev, 1, storm_event, &s)) > 0)
+		;
+	nb_note("%u failures in %.2f s: %u alloc-failed events, %llu suppressed, %u other events",
+		STORM_FAILS, t1 - t0, s.events, s.suppressed, s.others);
+	NB_CHECK(!enobufs, "the listener's socket overflowed %d times", enobufs);
+	NB_CHECK(!s.bad, "%u events not nobody's failure: %s", s.bad, s.why);
+	NB_CHECK(s.events + s.suppressed == STORM_FAILS,
+		 "%u events + %llu suppressed, expected %u", s.events,
+		 s.suppressed, STORM_FAILS);
+	/* Windows of a second each, plus one flush a second. */
+	bound = (unsigned long long)(STORM_PER_SEC + 1) *
+		((unsigned long long)(t1 - t0) + 3);
+	NB_CHECK(s.events <= bound,
+		 "%u alloc-failed events in %.2f s, more than %llu", s.events,
+		 t1 - t0, bound);
+	numabuf_nl_close(ev);
+}

@@ -191,7 +191,7 @@ static const int nlw_freed_ntf[] = {
 static const int nlw_failed_ntf[] = {
 	NUMABUF_A_BUF_SIZE, NUMABUF_A_BUF_NODE, NUMABUF_A_BUF_FLAGS,
 	NUMABUF_A_BUF_PID, NUMABUF_A_BUF_UID, NUMABUF_A_BUF_COMM,
-	NUMABUF_A_BUF_ERROR,
+	NUMABUF_A_BUF_ERROR, NUMABUF_A_BUF_SUPPRESSED,
 };
 
 static const int nlw_pool_low_ntf[] = {
@@ -2284,12 +2284,14 @@ NB_TEST(events_sequence,
 		 nlw_u32(m, NUMABUF_A_BUF_PID) == (uint32_t)getpid() &&
 		 nlw_u32(m, NUMABUF_A_BUF_UID) == getuid() &&
 		 !strcmp(nlw_str(m, NUMABUF_A_BUF_COMM), comm) &&
-		 nlw_u32(m, NUMABUF_A_BUF_ERROR) == ENOMEM,
-		 "alloc-failed-ntf: size %llu node %u flags %#x pid %u uid %u comm \"%s\" error %u; expected %llu %d 0 %d %u \"%s\" %d",
+		 nlw_u32(m, NUMABUF_A_BUF_ERROR) == ENOMEM &&
+		 nlw_u32(m, NUMABUF_A_BUF_SUPPRESSED) == 0,
+		 "alloc-failed-ntf: size %llu node %u flags %#x pid %u uid %u comm \"%s\" error %u suppressed %u; expected %llu %d 0 %d %u \"%s\" %d 0",
 		 NLW_U64(m, NUMABUF_A_BUF_SIZE),
 		 nlw_u32(m, NUMABUF_A_BUF_NODE), nlw_u32(m, NUMABUF_A_BUF_FLAGS),
 		 nlw_u32(m, NUMABUF_A_BUF_PID), nlw_u32(m, NUMABUF_A_BUF_UID),
 		 nlw_str(m, NUMABUF_A_BUF_COMM), nlw_u32(m, NUMABUF_A_BUF_ERROR),
+		 nlw_u32(m, NUMABUF_A_BUF_SUPPRESSED),
 		 (unsigned long long)big, n0, getpid(), getuid(), comm, ENOMEM);
 
 	NB_CHECK(!nb_free(fd, b.handle), "FREE B failed");
