@@ -293,6 +293,9 @@ struct numabuf_buf_dump_ctx {
 	kuid_t self;
 };
 
+/* Buffers one part of a buf-get dump looks at, unless it has none to send. */
+#define NUMABUF_DUMP_LOOK	4096
+
 struct numabuf_buf_fill {
 	struct sk_buff *skb;
 	struct netlink_callback *cb;
@@ -421,12 +424,23 @@ static int numabuf_nl_buf_get_dumpit(struct sk_buff *skb,
 			return ret;
 	}
 	/*
-	 * Stopped on a buffer that did not fit: it is the first of the next
-	 * part.  Otherwise every buffer up to the last id has been sent.
+	 * A buffer that did not fit is the first of the next part.  After
+	 * NUMABUF_DUMP_LOOK buffers the part ends with what it has; a part
+	 * cannot be empty (that would end the dump), so a caller who may see
+	 * few buffers walks on, in batches that never hold the lock long.
 	 */
-	if (numabuf_bufs_walk(&f.ctx->next, numabuf_buf_fill_one, &f))
-		return skb->len;
-	f.ctx->next = ULONG_MAX;
+	for (;;) {
+		ret = numabuf_bufs_walk(&f.ctx->next, NUMABUF_DUMP_LOOK,
+					numabuf_buf_fill_one, &f);
+		if (!ret) {
+			f.ctx->next = ULONG_MAX;
+			break;
+		}
+		if (ret != -EAGAIN || skb->len)
+			break;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
 	return skb->len;
 }
 

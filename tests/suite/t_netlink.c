@@ -816,3 +816,161 @@ NB_TEST_TIMEOUT(nl_alloc_failed_storm,
 		 t1 - t0, bound);
 	numabuf_nl_close(ev);
 }
+
+/* ---- issue 11: buf-get does bounded work under the lock -------------------- */
+
+#define WALK_BUFS	20000
+#define WALK_DUMPS	50
+
+/* nobody's buffers in a dump: how many, the lowest and highest id. */
+struct walk_own {
+	unsigned int n, not_mine, with_phys;
+	uint32_t lo, hi;
+};
+
+static int walk_own(const struct numabuf_bufstat *st, void *arg)
+{
+	struct walk_own *o = arg;
+
+	if (!o->n++)
+		o->lo = st->id;
+	o->hi = st->id;
+	if (st->uid != NB_NOBODY || st->size != NB_PAGE)
+		o->not_mine++;
+	if (st->phys)
+		o->with_phys++;
+	return 0;
+}
+
+/*
+ * nobody makes a buffer (told on @out), waits for root's 20,000 (@in),
+ * makes another: the lowest and the highest id.  Then its dumps must
+ * list exactly those two every time.
+ */
+static void walk_dumper(int fd, int in, int out)
+{
+	struct numabuf_alloc a, b;
+	struct walk_own o, first = { 0 };
+	struct numabuf_nl *nl;
+	unsigned int i;
+	int ret;
+	char c = 'a';
+
+	nb_drop_privileges();
+	a = nb_alloc_ok(fd, NB_PAGE, 0, 0);
+	NB_CHECK(write(out, &c, 1) == 1 && read(in, &c, 1) == 1, "pipe");
+	b = nb_alloc_ok(fd, NB_PAGE, 0, 0);
+	nl = nl_open_ok();
+	for (i = 0; i < WALK_DUMPS; i++) {
+		memset(&o, 0, sizeof(o));
+		ret = numabuf_nl_bufs(nl, NULL, walk_own, &o);
+		NB_CHECK(!ret, "dump %u as nobody: %s (%s)", i, strerror(-ret),
+			 numabuf_nl_errmsg(nl));
+		NB_CHECK(o.n == 2 && !o.not_mine && !o.with_phys,
+			 "dump %u as nobody: %u buffers, %u not its own 4 KiB ones, %u with phys",
+			 i, o.n, o.not_mine, o.with_phys);
+		if (!i)
+			first = o;
+		NB_CHECK(o.lo == first.lo && o.hi == first.hi &&
+			 o.hi - o.lo >= WALK_BUFS,
+			 "dump %u as nobody: ids %u and %u (first dump: %u and %u)",
+			 i, o.lo, o.hi, first.lo, first.hi);
+	}
+	NB_CHECK(!nb_free(fd, a.handle) && !nb_free(fd, b.handle), "FREE");
+	numabuf_nl_close(nl);
+	NB_CHECK(write(out, &i, sizeof(i)) == sizeof(i), "write");
+	_exit(0);
+}
+
+/* ALLOC + FREE of 4 KiB: the worst and the mean time, in ms. */
+struct walk_lat {
+	unsigned int n;
+	double max, sum;
+};
+
+static void walk_cycle(int fd, int node, struct walk_lat *l)
+{
+	struct numabuf_alloc a;
+	double t = nb_now();
+
+	a = nb_alloc_ok(fd, NB_PAGE, node, 0);
+	NB_CHECK(!nb_free(fd, a.handle), "FREE");
+	t = (nb_now() - t) * 1000;
+	l->n++;
+	l->sum += t;
+	if (t > l->max)
+		l->max = t;
+}
+
+NB_TEST_TIMEOUT(nl_dump_20000_bounded,
+		"20,000 buffers of root between two of nobody's (the lowest and the highest id): nobody, who may see only its own, loops 50 dumps and gets exactly those two each time, without phys, while root ALLOCs and FREEs 4 KiB (the latency is noted, not judged); root's dumps (by pid and unfiltered) list each of its 20,000 exactly once",
+		900)
+{
+	struct numabuf_nl *nl = nl_open_ok();
+	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct dump_seen d = { .pid = getpid() };
+	struct walk_lat idle = { 0 }, busy = { 0 };
+	int nodes[NB_MAX_NODES], fd = nb_open(), fd2 = nb_open(), p[2], q[2];
+	unsigned int dumps = 0;
+	char c = 'r';
+	struct numabuf_alloc a;
+	int i, ret, round;
+	double t;
+	pid_t pid;
+
+	nb_mem_nodes(nodes, NB_MAX_NODES);
+	NB_SYS(pipe(p));
+	NB_SYS(pipe(q));
+	pid = NB_SYS(fork());
+	if (!pid) {
+		close(p[0]);
+		close(q[1]);
+		walk_dumper(fd, q[0], p[1]);
+	}
+	close(p[1]);
+	close(q[0]);
+	NB_CHECK(read(p[0], &c, 1) == 1, "nobody's first buffer failed");
+	t = nb_now();
+	for (i = 0; i < WALK_BUFS; i++) {
+		ret = nb_alloc(fd, NB_PAGE, nodes[0], 0, &a);
+		NB_CHECK(!ret, "buffer %d: %s", i, strerror(-ret));
+	}
+	nb_note("%d buffers made in %.1f s", WALK_BUFS, nb_now() - t);
+	for (i = 0; i < 200; i++)
+		walk_cycle(fd2, nodes[0], &idle);
+	NB_CHECK(write(q[1], &c, 1) == 1, "write");
+	close(q[1]);
+	t = nb_now();
+	while (waitpid(pid, NULL, WNOHANG) != pid) {
+		walk_cycle(fd2, nodes[0], &busy);
+		NB_CHECK(nb_now() - t < 600.0 * nb_slow(),
+			 "nobody's dumps still running after 600 s");
+	}
+	ret = read(p[0], &dumps, sizeof(dumps));
+	close(p[0]);
+	NB_CHECK(ret == sizeof(dumps) && dumps == WALK_DUMPS,
+		 "nobody's dumps failed (see above)");
+	nb_note("%u dumps of %d buffers by nobody in %.2f s; ALLOC+FREE of 4 KiB: max %.2f ms, mean %.3f ms over %u during them; max %.2f ms, mean %.3f ms over %u before",
+		dumps, WALK_BUFS + 1, nb_now() - t, busy.max,
+		busy.n ? busy.sum / busy.n : 0.0, busy.n, idle.max,
+		idle.sum / idle.n, idle.n);
+
+	d.max_id = 1U << 26;
+	d.seen = calloc(d.max_id + 1, 1);
+	NB_CHECK(d.seen, "calloc");
+	for (round = 0; round < 2; round++) {
+		memset(d.seen, 0, d.max_id + 1);
+		d.mine = d.dups = d.others = 0;
+		f.pid = round ? 0 : (uint32_t)getpid();
+		ret = numabuf_nl_bufs(nl, &f, count_buf, &d);
+		NB_CHECK(!ret, "root's dump: %s (%s)", strerror(-ret),
+			 numabuf_nl_errmsg(nl));
+		NB_CHECK(d.mine == WALK_BUFS && !d.dups,
+			 "root's dump (%s): %u of %d listed, %u twice",
+			 f.pid ? "by pid" : "all", d.mine, WALK_BUFS, d.dups);
+	}
+	free(d.seen);
+	close(fd2);
+	close(fd);
+	numabuf_nl_close(nl);
+}
