@@ -667,9 +667,10 @@ void numabuf_nl_buf_freed(const struct numabuf_buf *buf)
  * would overflow and lose every other event).  Each user may send
  * NUMABUF_FAIL_BURST of them a second; the failures beyond are counted,
  * and the next alloc-failed event of that user carries the count in
- * "suppressed".  If no event comes within a second, a worker sends one for
- * the last of those failures, carrying the count of the others: a
- * listener learns of every failure, as an event or in a count.
+ * "suppressed".  A second after a failure is first held back, a worker
+ * sends an event for the last one held back in each slot, carrying the
+ * count of the others: a listener learns of every failure, as an event
+ * or in a count.
  *
  * Users are tracked in a fixed table of slots hashed by uid, so memory
  * stays bounded however many uids fail; users whose uids hash to one slot
