@@ -253,31 +253,58 @@ void numabuf_buf_put(struct numabuf_buf *buf)
 	kref_put(&buf->ref, numabuf_buf_release);
 }
 
+/* Buffers numabuf_bufs_walk() looks at per hold of the xarray's lock. */
+#define NUMABUF_WALK_BATCH	256
+
 /**
  * numabuf_bufs_walk - look at live buffers in the order of their ids
- * @id:		in: first id to look at; out: the id @fn stopped at
+ * @id:		in: first id to look at; out: where to resume
+ * @budget:	look at no more than this many buffers
  * @fn:		called under a spinlock for each buffer, may not sleep;
- *		nonzero stops the walk
+ *		nonzero (but not -EAGAIN) stops the walk
  * @arg:	passed to @fn
  *
- * Return: what @fn returned last, 0 when every buffer was seen.
+ * The lock is held for NUMABUF_WALK_BATCH buffers at most, then dropped
+ * (with a chance to reschedule) and the walk goes on after the last id it
+ * looked at: allocations and frees wait for one batch at most, however
+ * many buffers there are.  A buffer that comes below that id meanwhile is
+ * not seen.  May sleep.
+ *
+ * Return: 0 when every buffer was seen; what @fn returned when nonzero,
+ * *@id then the buffer it stopped at; -EAGAIN when @budget buffers were
+ * looked at first, *@id then the next id to look at.
  */
-int numabuf_bufs_walk(unsigned long *id,
+int numabuf_bufs_walk(unsigned long *id, unsigned long budget,
 		      int (*fn)(const struct numabuf_buf *buf, void *arg),
 		      void *arg)
 {
+	unsigned long index = *id;
 	struct numabuf_buf *buf;
-	unsigned long i;
+	bool done = false;
+	unsigned int n;
 	int ret = 0;
 
-	xa_lock(&numabuf_bufs);
-	xa_for_each_start(&numabuf_bufs, i, buf, *id) {
-		ret = fn(buf, arg);
-		if (ret) {
-			*id = i;
-			break;
+	for (;;) {
+		xa_lock(&numabuf_bufs);
+		for (n = 0; n < NUMABUF_WALK_BATCH && budget; n++, budget--) {
+			buf = xa_find(&numabuf_bufs, &index, ULONG_MAX,
+				      XA_PRESENT);
+			if (!buf) {
+				done = true;
+				break;
+			}
+			ret = fn(buf, arg);
+			if (ret)
+				break;
+			index++;
 		}
+		xa_unlock(&numabuf_bufs);
+		if (ret || done || !budget)
+			break;
+		cond_resched();
 	}
-	xa_unlock(&numabuf_bufs);
-	return ret;
+	*id = index;
+	if (ret)
+		return ret;
+	return done ? 0 : -EAGAIN;
 }

@@ -8,8 +8,9 @@
  * and buffers are open to every user, with two limits: a caller without
  * CAP_SYS_ADMIN sees only the buffers charged to its own uid and no
  * physical address.  pool-set, limit-get and limit-set take CAP_NET_ADMIN
- * (GENL_ADMIN_PERM) and pool-set CAP_SYS_ADMIN too, as the ioctl does.
- * Events go to the "events" group, which takes CAP_SYS_ADMIN to join.
+ * (GENL_ADMIN_PERM), and pool-set and limit-set CAP_SYS_ADMIN too, as the
+ * pool ioctl does.  Events go to the "events" group, which takes
+ * CAP_SYS_ADMIN to join; alloc-failed events are rate-limited per user.
  *
  * Operations use struct genl_ops with a policy each (6.1 has no split
  * ops), strict validation everywhere (resv_start_op 0), and report what
@@ -17,12 +18,17 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/hash.h>
+#include <linux/jiffies.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/vmstat.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -287,6 +293,9 @@ struct numabuf_buf_dump_ctx {
 	kuid_t self;
 };
 
+/* Buffers one part of a buf-get dump looks at, unless it has none to send. */
+#define NUMABUF_DUMP_LOOK	4096
+
 struct numabuf_buf_fill {
 	struct sk_buff *skb;
 	struct netlink_callback *cb;
@@ -417,12 +426,23 @@ static int numabuf_nl_buf_get_dumpit(struct sk_buff *skb,
 			return ret;
 	}
 	/*
-	 * Stopped on a buffer that did not fit: it is the first of the next
-	 * part.  Otherwise every buffer up to the last id has been sent.
+	 * A buffer that did not fit is the first of the next part.  After
+	 * NUMABUF_DUMP_LOOK buffers the part ends with what it has; a part
+	 * cannot be empty (that would end the dump), so a caller who may see
+	 * few buffers walks on, in batches that never hold the lock long.
 	 */
-	if (numabuf_bufs_walk(&f.ctx->next, numabuf_buf_fill_one, &f))
-		return skb->len;
-	f.ctx->next = ULONG_MAX;
+	for (;;) {
+		ret = numabuf_bufs_walk(&f.ctx->next, NUMABUF_DUMP_LOOK,
+					numabuf_buf_fill_one, &f);
+		if (!ret) {
+			f.ctx->next = ULONG_MAX;
+			break;
+		}
+		if (ret != -EAGAIN || skb->len)
+			break;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+	}
 	return skb->len;
 }
 
@@ -503,6 +523,14 @@ static int numabuf_nl_limit_set_doit(struct sk_buff *skb,
 	struct nlattr *max = info->attrs[NUMABUF_A_LIMIT_MAX_BYTES];
 	struct nlattr *umax = info->attrs[NUMABUF_A_LIMIT_MAX_USER_BYTES];
 
+	/*
+	 * As pool-set: the caps bound what users may pin, so lifting them is
+	 * not a network administrator's call.
+	 */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "setting a limit needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	if (!max && !umax) {
 		GENL_SET_ERR_MSG(info,
 				 "nothing to set: give max-bytes, max-user-bytes or both");
@@ -635,28 +663,151 @@ void numabuf_nl_buf_freed(const struct numabuf_buf *buf)
 					       buf->node));
 }
 
-void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err)
-{
+/*
+ * alloc-failed events are limited per user, so that a user who makes
+ * allocations fail in a loop cannot flood the listeners (whose sockets
+ * would overflow and lose every other event).  Each user may send
+ * NUMABUF_FAIL_BURST of them a second; the failures beyond are counted,
+ * and the next alloc-failed event of that user carries the count in
+ * "suppressed".  A second after a failure is first held back, a worker
+ * sends an event for the last one held back in each slot, carrying the
+ * count of the others: a listener learns of every failure, as an event
+ * or in a count.
+ *
+ * Users are tracked in a fixed table of slots hashed by uid, so memory
+ * stays bounded however many uids fail; users whose uids hash to one slot
+ * share its budget and its count.
+ */
+#define NUMABUF_FAIL_SLOTS_BITS	7
+#define NUMABUF_FAIL_BURST	10
+
+/**
+ * struct numabuf_fail - what an alloc-failed event says
+ * @bytes:	size asked for
+ * @node:	node asked for
+ * @flags:	flags asked for
+ * @err:	negative errno
+ * @pid:	process, in the initial pid namespace
+ * @uid:	user
+ * @comm:	command name
+ */
+struct numabuf_fail {
+	u64 bytes;
+	int node;
+	u32 flags;
+	int err;
+	pid_t pid;
+	kuid_t uid;
 	char comm[TASK_COMM_LEN];
+};
+
+/**
+ * struct numabuf_fail_slot - the alloc-failed events of the users of a slot
+ * @start:	jiffies when the current one-second window began
+ * @sent:	events sent in that window
+ * @suppressed:	failures not announced since the slot's last event
+ * @last:	the last of them, for the worker to announce
+ */
+struct numabuf_fail_slot {
+	unsigned long start;
+	unsigned int sent;
+	u32 suppressed;
+	struct numabuf_fail last;
+};
+
+static struct numabuf_fail_slot numabuf_fail_slots[1 << NUMABUF_FAIL_SLOTS_BITS];
+static DEFINE_SPINLOCK(numabuf_fail_lock);
+
+static void numabuf_fail_send(const struct numabuf_fail *f, u32 suppressed)
+{
 	struct sk_buff *skb;
 	void *hdr;
 
 	skb = numabuf_event_new(NUMABUF_CMD_ALLOC_FAILED_NTF, &hdr);
 	if (!skb)
 		return;
-	get_task_comm(comm, current);
 	numabuf_event_send(skb, hdr,
-			   nla_put_u64_64bit(skb, NUMABUF_A_BUF_SIZE, bytes,
+			   nla_put_u64_64bit(skb, NUMABUF_A_BUF_SIZE, f->bytes,
 					     NUMABUF_A_BUF_PAD) ||
-			   nla_put_u32(skb, NUMABUF_A_BUF_NODE, node) ||
-			   nla_put_u32(skb, NUMABUF_A_BUF_FLAGS, flags) ||
-			   nla_put_u32(skb, NUMABUF_A_BUF_PID,
-				       task_tgid_nr(current)) ||
+			   nla_put_u32(skb, NUMABUF_A_BUF_NODE, f->node) ||
+			   nla_put_u32(skb, NUMABUF_A_BUF_FLAGS, f->flags) ||
+			   nla_put_u32(skb, NUMABUF_A_BUF_PID, f->pid) ||
 			   nla_put_u32(skb, NUMABUF_A_BUF_UID,
-				       from_kuid_munged(&init_user_ns,
-							current_uid())) ||
-			   nla_put_string(skb, NUMABUF_A_BUF_COMM, comm) ||
-			   nla_put_u32(skb, NUMABUF_A_BUF_ERROR, -err));
+				       from_kuid_munged(&init_user_ns, f->uid)) ||
+			   nla_put_string(skb, NUMABUF_A_BUF_COMM, f->comm) ||
+			   nla_put_u32(skb, NUMABUF_A_BUF_ERROR, -f->err) ||
+			   nla_put_u32(skb, NUMABUF_A_BUF_SUPPRESSED,
+				       suppressed));
+}
+
+/* Announce the last suppressed failure of every slot that has one. */
+static void numabuf_fail_flush(struct work_struct *work)
+{
+	struct numabuf_fail f;
+	u32 n;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(numabuf_fail_slots); i++) {
+		struct numabuf_fail_slot *s = &numabuf_fail_slots[i];
+
+		spin_lock(&numabuf_fail_lock);
+		n = s->suppressed;
+		if (n) {
+			f = s->last;
+			s->suppressed = 0;
+		}
+		spin_unlock(&numabuf_fail_lock);
+		if (n)
+			numabuf_fail_send(&f, n - 1);
+	}
+}
+
+static DECLARE_DELAYED_WORK(numabuf_fail_work, numabuf_fail_flush);
+
+/* Pids and uids are as the initial namespaces see them. */
+void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err)
+{
+	struct numabuf_fail f = {
+		.bytes = bytes,
+		.node = node,
+		.flags = flags,
+		.err = err,
+		.pid = task_tgid_nr(current),
+		.uid = current_uid(),
+	};
+	unsigned long now = jiffies;
+	struct numabuf_fail_slot *s;
+	u32 suppressed = 0;
+	bool send = false;
+
+	if (!genl_has_listeners(&numabuf_nl_family, &init_net,
+				NUMABUF_NLGRP_EVENTS))
+		return;
+	get_task_comm(f.comm, current);
+
+	s = &numabuf_fail_slots[hash_32(__kuid_val(f.uid),
+					NUMABUF_FAIL_SLOTS_BITS)];
+	spin_lock(&numabuf_fail_lock);
+	if (time_after_eq(now, s->start + HZ)) {
+		s->start = now;
+		s->sent = 0;
+	}
+	if (s->sent < NUMABUF_FAIL_BURST) {
+		s->sent++;
+		suppressed = s->suppressed;
+		s->suppressed = 0;
+		send = true;
+	} else {
+		if (s->suppressed < U32_MAX)
+			s->suppressed++;
+		s->last = f;
+	}
+	spin_unlock(&numabuf_fail_lock);
+
+	if (send)
+		numabuf_fail_send(&f, suppressed);
+	else
+		schedule_delayed_work(&numabuf_fail_work, HZ);
 }
 
 void numabuf_nl_pool_low(int node)
@@ -689,5 +840,7 @@ int __init numabuf_nl_init(void)
 
 void numabuf_nl_exit(void)
 {
+	cancel_delayed_work_sync(&numabuf_fail_work);
+	numabuf_fail_flush(NULL);
 	genl_unregister_family(&numabuf_nl_family);
 }

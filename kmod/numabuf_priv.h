@@ -200,7 +200,7 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 void numabuf_buf_get(struct numabuf_buf *buf);
 void numabuf_buf_put(struct numabuf_buf *buf);
 void numabuf_buf_destroy(struct numabuf_buf *buf);
-int numabuf_bufs_walk(unsigned long *id,
+int numabuf_bufs_walk(unsigned long *id, unsigned long budget,
 		      int (*fn)(const struct numabuf_buf *buf, void *arg),
 		      void *arg);
 

@@ -274,7 +274,9 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
  * @released:	1 when the buffer's handle and mappings are gone but someone
  *		still holds some of its pages: it stays charged and counted
  *		until they come back
- * @reserved0:	zero
+ * @suppressed:	alloc-failed events: failures of this user (or of users
+ *		sharing its rate-limit slot) not announced since the previous
+ *		alloc-failed event; this event stands for 1 + @suppressed
  * @reserved:	zero; room for later fields
  *
  * Fields the message did not carry are zero.
@@ -293,7 +295,7 @@ struct numabuf_bufstat {
 	uint64_t phys;
 	char     comm[16];
 	uint32_t released;
-	uint32_t reserved0;
+	uint32_t suppressed;
 	uint64_t reserved[3];
 };
 
@@ -346,7 +348,8 @@ struct numabuf_limits {
 int numabuf_nl_limit_get(struct numabuf_nl *nl, struct numabuf_limits *lim);
 
 /*
- * Set the caps whose pointer is not NULL.  Needs CAP_NET_ADMIN (-EPERM).
+ * Set the caps whose pointer is not NULL.  Needs CAP_NET_ADMIN and
+ * CAP_SYS_ADMIN (-EPERM).
  * A cap below what is held refuses new buffers; live ones stay.
  */
 int numabuf_nl_limit_set(struct numabuf_nl *nl, const uint64_t *max_bytes,

@@ -86,12 +86,16 @@ static void usage(FILE *f)
 		"                      (CAP_NET_ADMIN)\n"
 		"  limit set [--max SIZE] [--max-user SIZE]\n"
 		"                      cap all buffers together, each user's buffers;\n"
-		"                      0 or 'none': no cap (CAP_NET_ADMIN)\n"
+		"                      0 or 'none': no cap (CAP_SYS_ADMIN and\n"
+		"                      CAP_NET_ADMIN)\n"
 		"  monitor [--count N] [--timeout SECONDS]\n"
 		"                      print events as they come, one a line:\n"
 		"                      created, freed, alloc-failed, pool-low\n"
-		"                      (CAP_SYS_ADMIN); stop after N events or\n"
-		"                      SECONDS (exit status 0 either way)\n"
+		"                      (CAP_SYS_ADMIN); alloc-failed is limited\n"
+		"                      per user, its 'suppressed' counts the\n"
+		"                      failures of that user not reported before;\n"
+		"                      stop after N events or SECONDS (exit\n"
+		"                      status 0 either way)\n"
 		"  help                this text\n"
 		"\n"
 		"OPTIONS:\n"
@@ -936,6 +940,7 @@ enum {
 	BUF_PHYS	= 1 << 9,	/* only when known */
 	BUF_CREATED	= 1 << 10,
 	BUF_ERROR	= 1 << 11,
+	BUF_SUPPRESSED	= 1 << 12,
 };
 
 /* The attributes of buf-get's reply and of each event, as the spec has them. */
@@ -947,7 +952,7 @@ enum {
 			 BUF_CREATED)
 #define BUF_FREED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE)
 #define BUF_FAILED_NTF	(BUF_SIZE | BUF_NODE | BUF_FLAGS | BUF_PID | \
-			 BUF_UID | BUF_COMM | BUF_ERROR)
+			 BUF_UID | BUF_COMM | BUF_ERROR | BUF_SUPPRESSED)
 
 /* Flags: an array of names in JSON, "pool,huge-map" in text, "-" for none. */
 static void put_flags(struct json *j, uint32_t flags)
@@ -1044,6 +1049,8 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		put_time(j, "created", st->created_ns);
 	if (fields & BUF_ERROR)
 		put_errno(j, "error", st->error);
+	if (fields & BUF_SUPPRESSED)
+		put_u64(j, "suppressed", st->suppressed);
 	/* Released, pages still held elsewhere: still charged and counted. */
 	if (st->released) {
 		if (opts.json)
@@ -1476,7 +1483,7 @@ static int do_limit_set(int argc, char **argv)
 				   user_arg ? &max_user_bytes : NULL);
 	if (err)
 		ret = nl_fail(nl, "limit set", err, err == -EPERM ?
-			      "needs CAP_NET_ADMIN" : NULL);
+			      "needs CAP_SYS_ADMIN and CAP_NET_ADMIN" : NULL);
 	else
 		ret = print_limits(nl, "limit set");
 	numabuf_nl_close(nl);

@@ -1119,6 +1119,7 @@ NB_TEST(ctl_monitor,
 	NB_JEQ(&o, "uid", 0);
 	NB_JSTREQ(&o, "comm", comm);
 	NB_JEQ(&o, "error", ENOMEM);
+	NB_JEQ(&o, "suppressed", 0);
 	nb_mon_end(&mon);
 
 	/* Text, like ip monitor. */
@@ -1136,7 +1137,7 @@ NB_TEST(ctl_monitor,
 	want = nb_fmt("freed id %u size 64KiB node %d", tid, a.node);
 	NB_CHECK(!strcmp(line, want), "monitor: '%s', expected '%s'", line, want);
 	nb_mon_line(&mon, line, sizeof(line));
-	want = nb_fmt("alloc-failed size 2MiB node %d flags pool pid %d uid 0 comm %s error ENOMEM",
+	want = nb_fmt("alloc-failed size 2MiB node %d flags pool pid %d uid 0 comm %s error ENOMEM suppressed 0",
 		      node, getpid(), comm);
 	NB_CHECK(!strcmp(line, want), "monitor: '%s', expected '%s'", line, want);
 	nb_mon_end(&mon);
