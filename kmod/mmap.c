@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 
 #include <linux/numabuf.h>
 
@@ -139,6 +140,12 @@ unsigned long numabuf_get_unmapped_area(struct file *file, unsigned long addr,
 }
 #endif
 
+/*
+ * Insert the pages of @vma, a batch at a time.  A buffer of 1 GiB is
+ * 262,144 entries: the loop yields the CPU between batches and ends with
+ * -EINTR as soon as the caller is killed; the core then unmaps whatever
+ * was inserted (mmap_region() zaps a VMA whose ->mmap failed).
+ */
 static int numabuf_insert_pages(struct vm_area_struct *vma,
 				struct numabuf_buf *buf, unsigned long first)
 {
@@ -159,6 +166,11 @@ static int numabuf_insert_pages(struct vm_area_struct *vma,
 		addr += n << PAGE_SHIFT;
 		first += n;
 		left -= n;
+		if (!left)
+			break;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
 	return 0;
 }
