@@ -68,7 +68,9 @@
  *		boundary, one of 1 GiB or more on a 1 GiB boundary.
  * @node:	in: node id or NUMABUF_NODE_LOCAL; out: node of the memory
  * @handle:	out: handle of the buffer in this open file (never 0)
- * @offset:	out: mmap() offset that maps the buffer
+ * @offset:	out: mmap() offset that maps the buffer: handle << 40, or for
+ *		a 32-bit caller on a 64-bit kernel handle << 32 (below
+ *		2^44, as mmap2() needs; such buffers are at most 4 GiB)
  * @reserved:	must be zero
  */
 struct numabuf_alloc {
