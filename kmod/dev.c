@@ -100,9 +100,9 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 {
 	struct numabuf_alloc arg;
 	struct numabuf_buf *buf;
+	u32 handle, flags;
 	bool compat;
 	u64 bytes;
-	u32 handle;
 	int usize, node, ret;
 
 	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_ALLOC_SIZE_VER0,
@@ -131,7 +131,21 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 	if (compat && bytes > NUMABUF_COMPAT_MAX_BYTES)
 		return -EINVAL;
 
-	ret = numabuf_buf_create(bytes, node, arg.flags, &buf);
+	/*
+	 * Memory the caller's memory cgroup cannot be charged for: above
+	 * 4 MiB (a range or a pool block) or from a pool.  A task the
+	 * check refuses still gets buffers up to 4 MiB from the page
+	 * allocator, charged: its default ALLOCs skip the pool.
+	 */
+	flags = arg.flags;
+	ret = numabuf_cgroup_check(bytes > (MAX_ORDER_NR_PAGES << PAGE_SHIFT) ||
+				   (flags & NUMABUF_F_POOL));
+	if (ret)
+		return ret;
+	if (!(flags & NUMABUF_F_NO_POOL) && numabuf_cgroup_check(true))
+		flags |= NUMABUF_F_NO_POOL;
+
+	ret = numabuf_buf_create(bytes, node, flags, &buf);
 	if (ret)
 		return ret;
 

@@ -166,6 +166,7 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 /* account.c */
 int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
+int numabuf_cgroup_check(bool range_or_pool);
 void numabuf_limits_get(struct numabuf_limits *lim);
 void numabuf_limits_set_max(u64 bytes);
 void numabuf_limits_set_max_user(u64 bytes);
