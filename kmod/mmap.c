@@ -234,8 +234,15 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 
 #ifdef NUMABUF_HAVE_HUGE_MAP
 	if (buf->flags & NUMABUF_F_HUGE_MAP) {
+		/*
+		 * VM_HUGEPAGE: mainline 6.12's fault path asks ->huge_fault
+		 * only if THP is "always", or "madvise" and the VMA has it
+		 * (what madvise(MADV_HUGEPAGE) would set):
+		 * __thp_vma_allowable_orders() with TVA_ENFORCE_SYSFS.  With
+		 * "never" it maps 4 KiB entries through ->fault.
+		 */
 		vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
-			     VM_DONTDUMP);
+			     VM_DONTDUMP | VM_HUGEPAGE);
 		vm_flags_clear(vma, VM_MAYEXEC);
 		vma->vm_private_data = buf;
 		vma->vm_ops = &numabuf_pfn_vm_ops;
