@@ -14,13 +14,24 @@
  *   cannot take the pools that others share.  Over it: EDQUOT for a
  *   NUMABUF_F_POOL buffer, the general allocator for others.
  *
- * The memory cgroup is charged by the page allocator itself (__GFP_ACCOUNT).
- * Every charge is dropped when the buffer's memory goes, from whichever
- * process lets go last.
+ * The memory cgroup is charged by the page allocator itself (__GFP_ACCOUNT)
+ * for buffers from the page allocator (up to 4 MiB).  Ranges and pool
+ * memory cannot be: neither 6.1 nor 6.12 exports a function that charges
+ * a memory cgroup for pages the module already holds (their Module.symvers
+ * have get_mem_cgroup_from_mm() and mem_cgroup_from_task(), nothing that
+ * charges: no obj_cgroup_charge, __memcg_kmem_charge_page or
+ * mem_cgroup_charge_skmem).  So a task in a memory cgroup other than the
+ * root gets them only if the administrator sets cgroup_uncharged
+ * (numabuf_cgroup_check()); EPERM otherwise.
+ *
+ * Every charge is dropped when the buffer's memory goes (every page back,
+ * buf.c), from whichever process lets go last.
  */
 #include <linux/capability.h>
+#include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/hashtable.h>
+#include <linux/memcontrol.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -42,6 +53,10 @@ MODULE_PARM_DESC(max_user_bytes, "Bytes the buffers of one user may hold (0: no 
 static unsigned long max_user_pool_bytes;
 module_param(max_user_pool_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_pool_bytes, "Bytes of the pools the buffers of one user may hold, all nodes together (0: no cap)");
+
+static bool cgroup_uncharged;
+module_param(cgroup_uncharged, bool, 0644);
+MODULE_PARM_DESC(cgroup_uncharged, "Let tasks outside the root memory cgroup have ranges and pool buffers, which no memory cgroup is charged for (default: EPERM)");
 
 /* Bytes held per user (by real uid of the allocating task). */
 struct numabuf_user {
@@ -220,6 +235,36 @@ void numabuf_uncharge(struct numabuf_charge *c)
 		free_uid(c->user);
 	}
 	numabuf_caps_uncharge(c->uid, c->bytes);
+}
+
+/**
+ * numabuf_cgroup_check - may the calling task have memory no memory cgroup
+ *			  is charged for?
+ * @range_or_pool: the buffer is (or may be) a range or pool memory; false
+ *		is always allowed, as the page allocator charges it
+ *
+ * A task whose memory cgroup (in the hierarchy of the memory controller,
+ * v1 or v2) is not the root one may not, unless the administrator set the
+ * cgroup_uncharged parameter: a container's memory.max would not cover
+ * such memory.  Without the memory controller every task is allowed.
+ *
+ * Return: 0, or -EPERM.
+ */
+int numabuf_cgroup_check(bool range_or_pool)
+{
+#ifdef CONFIG_MEMCG
+	bool root;
+
+	if (!range_or_pool || READ_ONCE(cgroup_uncharged) ||
+	    mem_cgroup_disabled())
+		return 0;
+	rcu_read_lock();
+	root = !task_css(current, memory_cgrp_id)->parent;
+	rcu_read_unlock();
+	return root ? 0 : -EPERM;
+#else
+	return 0;
+#endif
 }
 
 /**

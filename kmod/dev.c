@@ -7,6 +7,7 @@
  * read with copy_struct_from_user().
  */
 #include <linux/capability.h>
+#include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
@@ -99,8 +100,9 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 {
 	struct numabuf_alloc arg;
 	struct numabuf_buf *buf;
+	u32 handle, flags;
+	bool compat;
 	u64 bytes;
-	u32 handle;
 	int usize, node, ret;
 
 	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_ALLOC_SIZE_VER0,
@@ -125,8 +127,25 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 	bytes = PAGE_ALIGN(arg.length);
 	if (bytes > NUMABUF_MAX_BYTES)
 		return -EINVAL;
+	compat = in_compat_syscall();
+	if (compat && bytes > NUMABUF_COMPAT_MAX_BYTES)
+		return -EINVAL;
 
-	ret = numabuf_buf_create(bytes, node, arg.flags, &buf);
+	/*
+	 * Memory the caller's memory cgroup cannot be charged for: above
+	 * 4 MiB (a range or a pool block) or from a pool.  A task the
+	 * check refuses still gets buffers up to 4 MiB from the page
+	 * allocator, charged: its default ALLOCs skip the pool.
+	 */
+	flags = arg.flags;
+	ret = numabuf_cgroup_check(bytes > (MAX_ORDER_NR_PAGES << PAGE_SHIFT) ||
+				   (flags & NUMABUF_F_POOL));
+	if (ret)
+		return ret;
+	if (!(flags & NUMABUF_F_NO_POOL) && numabuf_cgroup_check(true))
+		flags |= NUMABUF_F_NO_POOL;
+
+	ret = numabuf_buf_create(bytes, node, flags, &buf);
 	if (ret)
 		return ret;
 
@@ -137,14 +156,20 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 	 * than mapping the next buffer.  The handle table's entry owns the
 	 * creation reference.
 	 */
-	ret = xa_alloc_cyclic(&nf->bufs, &handle, NULL,
-			      XA_LIMIT(1, NUMABUF_HANDLE_MAX),
-			      &nf->next_handle, GFP_KERNEL);
+	if (compat)
+		ret = xa_alloc_cyclic(&nf->bufs, &handle, NULL,
+				      XA_LIMIT(1, NUMABUF_COMPAT_HANDLE_MAX),
+				      &nf->next_compat_handle, GFP_KERNEL);
+	else
+		ret = xa_alloc_cyclic(&nf->bufs, &handle, NULL,
+				      XA_LIMIT(1, NUMABUF_HANDLE_MAX),
+				      &nf->next_handle, GFP_KERNEL);
 	if (ret < 0) {
 		numabuf_buf_put(buf);
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
-	buf->offset = (u64)handle << NUMABUF_OFFSET_SHIFT;
+	buf->offset = (u64)handle << (compat ? NUMABUF_COMPAT_OFFSET_SHIFT :
+				      NUMABUF_OFFSET_SHIFT);
 	/*
 	 * Fill in the answer first: once stored, another thread may FREE the
 	 * handle and the buffer with it.

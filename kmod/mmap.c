@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 
 #include <linux/numabuf.h>
 
@@ -129,7 +130,7 @@ unsigned long numabuf_get_unmapped_area(struct file *file, unsigned long addr,
 	struct numabuf_buf *buf;
 	bool huge;
 
-	buf = numabuf_file_get(nf, pgoff >> NUMABUF_PGOFF_SHIFT);
+	buf = numabuf_pgoff_buf(nf, pgoff, NULL);
 	huge = buf && (buf->flags & NUMABUF_F_HUGE_MAP);
 	if (buf)
 		numabuf_buf_put(buf);
@@ -139,6 +140,46 @@ unsigned long numabuf_get_unmapped_area(struct file *file, unsigned long addr,
 }
 #endif
 
+/**
+ * numabuf_pgoff_buf - the buffer an mmap offset names
+ * @nf:		the open file
+ * @pgoff:	the offset in pages
+ * @first:	if not NULL, set to the page of the buffer at @pgoff
+ *
+ * An offset below 2^40 is a compat task's (handle << 32), any other one
+ * handle << 40; the buffer must have been given that very kind of offset.
+ *
+ * Return: the buffer with a new reference, or NULL.
+ */
+struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,
+				      unsigned long pgoff,
+				      unsigned long *first)
+{
+	unsigned int shift = NUMABUF_PGOFF_SHIFT;
+	struct numabuf_buf *buf;
+	unsigned long base;
+
+	if (!(pgoff >> NUMABUF_PGOFF_SHIFT))
+		shift = NUMABUF_COMPAT_OFFSET_SHIFT - PAGE_SHIFT;
+	base = pgoff >> shift << shift;
+	buf = numabuf_file_get(nf, pgoff >> shift);
+	if (!buf)
+		return NULL;
+	if (buf->offset >> PAGE_SHIFT != base) {
+		numabuf_buf_put(buf);
+		return NULL;
+	}
+	if (first)
+		*first = pgoff - base;
+	return buf;
+}
+
+/*
+ * Insert the pages of @vma, a batch at a time.  A buffer of 1 GiB is
+ * 262,144 entries: the loop yields the CPU between batches and ends with
+ * -EINTR as soon as the caller is killed; the core then unmaps whatever
+ * was inserted (mmap_region() zaps a VMA whose ->mmap failed).
+ */
 static int numabuf_insert_pages(struct vm_area_struct *vma,
 				struct numabuf_buf *buf, unsigned long first)
 {
@@ -159,6 +200,11 @@ static int numabuf_insert_pages(struct vm_area_struct *vma,
 		addr += n << PAGE_SHIFT;
 		first += n;
 		left -= n;
+		if (!left)
+			break;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
 	}
 	return 0;
 }
@@ -166,9 +212,8 @@ static int numabuf_insert_pages(struct vm_area_struct *vma,
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct numabuf_file *nf = file->private_data;
-	unsigned long handle = vma->vm_pgoff >> NUMABUF_PGOFF_SHIFT;
-	unsigned long first = vma->vm_pgoff & NUMABUF_PGOFF_MASK;
 	unsigned long npages = vma_pages(vma);
+	unsigned long first;
 	struct numabuf_buf *buf;
 	int ret;
 
@@ -178,7 +223,7 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 
-	buf = numabuf_file_get(nf, handle);
+	buf = numabuf_pgoff_buf(nf, vma->vm_pgoff, &first);
 	if (!buf)
 		return -ENXIO;
 
@@ -189,8 +234,15 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 
 #ifdef NUMABUF_HAVE_HUGE_MAP
 	if (buf->flags & NUMABUF_F_HUGE_MAP) {
+		/*
+		 * VM_HUGEPAGE: mainline 6.12's fault path asks ->huge_fault
+		 * only if THP is "always", or "madvise" and the VMA has it
+		 * (what madvise(MADV_HUGEPAGE) would set):
+		 * __thp_vma_allowable_orders() with TVA_ENFORCE_SYSFS.  With
+		 * "never" it maps 4 KiB entries through ->fault.
+		 */
 		vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
-			     VM_DONTDUMP);
+			     VM_DONTDUMP | VM_HUGEPAGE);
 		vm_flags_clear(vma, VM_MAYEXEC);
 		vma->vm_private_data = buf;
 		vma->vm_ops = &numabuf_pfn_vm_ops;

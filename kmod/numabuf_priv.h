@@ -28,6 +28,20 @@ struct numabuf_region;
 #define NUMABUF_PGOFF_MASK	((1UL << NUMABUF_PGOFF_SHIFT) - 1)
 
 /*
+ * A 32-bit process passes mmap2() an offset in pages of 32 bits: offsets
+ * below 2^44, which would leave it handles 1-15.  A buffer allocated by a
+ * compat task (in_compat_syscall()) gets the offset handle << 32 instead,
+ * from handles below 2^8: below 2^40, where no offset of the other kind
+ * lies, so mmap() tells the two apart by the offset alone and checks that
+ * it is the one ALLOC gave.  Such a buffer is at most 4 GiB, all that a
+ * 32-bit process can map.
+ */
+#define NUMABUF_COMPAT_OFFSET_SHIFT	32
+#define NUMABUF_COMPAT_HANDLE_MAX \
+	((1U << (NUMABUF_OFFSET_SHIFT - NUMABUF_COMPAT_OFFSET_SHIFT)) - 1)
+#define NUMABUF_COMPAT_MAX_BYTES	BIT_ULL(NUMABUF_COMPAT_OFFSET_SHIFT)
+
+/*
  * Largest buffer: the mmap offset space of one handle.  What a node can
  * give is the real limit.
  */
@@ -150,10 +164,13 @@ struct numabuf_node_counters {
  *		holds a reference on its buffer
  * @next_handle: where the cyclic handle allocator looks next, so that a
  *		freed handle (and its mmap offset) is not reused at once
+ * @next_compat_handle: the same for compat tasks' buffers, whose handles
+ *		are at most NUMABUF_COMPAT_HANDLE_MAX
  */
 struct numabuf_file {
 	struct xarray bufs;
 	u32 next_handle;
+	u32 next_compat_handle;
 };
 
 static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
@@ -166,6 +183,7 @@ int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
 int numabuf_pool_charge(struct numabuf_charge *c);
 void numabuf_pool_uncharge(struct numabuf_charge *c);
+int numabuf_cgroup_check(bool range_or_pool);
 void numabuf_limits_get(struct numabuf_limits *lim);
 void numabuf_limits_set_max(u64 bytes);
 void numabuf_limits_set_max_user(u64 bytes);
@@ -205,6 +223,9 @@ int numabuf_bufs_walk(unsigned long *id, unsigned long budget,
 		      void *arg);
 
 /* mmap.c */
+struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,
+				      unsigned long pgoff,
+				      unsigned long *first);
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* stats.c */

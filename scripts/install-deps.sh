@@ -9,7 +9,8 @@ linux-image-amd64 linux-headers-amd64
 linux-image-6.12-amd64 linux-headers-6.12-amd64
 libmnl-dev libnl-3-dev libnl-genl-3-dev libnuma-dev numactl dkms sparse dmsetup
 linux-source-6.1
-bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox"
+bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
+gcc-multilib"
 
 missing=""
 for p in $PKGS; do

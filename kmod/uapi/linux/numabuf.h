@@ -39,7 +39,11 @@
  * VM_IO, so get_user_pages() users (O_DIRECT, io_uring fixed buffers, RDMA
  * ibv_reg_mr, process_vm_readv) cannot pin it: meant for users who hand
  * the device the module's DMA addresses.  Kernels before 6.12 refuse the
- * flag with EOPNOTSUPP.
+ * flag with EOPNOTSUPP.  PMD entries are used when transparent huge pages
+ * are "always" or "madvise" (the module marks the mapping VM_HUGEPAGE, so
+ * no madvise() is needed); with "never" a kernel may map 4 KiB entries
+ * instead (mainline 6.12 does; Debian's 6.12.118 was measured to keep
+ * the PMD entries).
  */
 #define NUMABUF_F_PREFERRED	0x00000001U
 #define NUMABUF_F_POOL		0x00000002U
@@ -68,7 +72,9 @@
  *		boundary, one of 1 GiB or more on a 1 GiB boundary.
  * @node:	in: node id or NUMABUF_NODE_LOCAL; out: node of the memory
  * @handle:	out: handle of the buffer in this open file (never 0)
- * @offset:	out: mmap() offset that maps the buffer
+ * @offset:	out: mmap() offset that maps the buffer: handle << 40, or for
+ *		a 32-bit caller on a 64-bit kernel handle << 32 (below
+ *		2^44, as mmap2() needs; such buffers are at most 4 GiB)
  * @reserved:	must be zero
  */
 struct numabuf_alloc {
