@@ -39,6 +39,7 @@ err_stats:
 	numabuf_pool_exit();
 err_alloc:
 	numabuf_alloc_exit();
+	numabuf_range_exit();
 	return ret;
 }
 
@@ -53,6 +54,7 @@ static void __exit numabuf_exit(void)
 	numabuf_stats_exit();
 	numabuf_pool_exit();
 	numabuf_alloc_exit();
+	numabuf_range_exit();
 }
 
 module_init(numabuf_init);

@@ -163,6 +163,10 @@ struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags);
 bool numabuf_mem_free(struct numabuf_buf *buf);
 
+/* range.c */
+int numabuf_range_permit(void);
+void numabuf_range_exit(void);
+
 /* pool.c */
 int numabuf_pool_init(void);
 void numabuf_pool_exit(void);
