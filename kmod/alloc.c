@@ -89,6 +89,12 @@ void numabuf_pages_free(struct page *page, unsigned long nr_pages)
 /*
  * Can [pfn, pfn + nr_pages) be handed to alloc_contig_range() for @node?
  * Returns 0 or the first pfn that rules the window out.
+ *
+ * Beyond what alloc_contig_pages() checks, a page in use that is on no
+ * LRU list (slab, page tables, kernel and driver allocations, numabuf's
+ * own buffers) cannot be migrated: such a window would only fail, so it
+ * is ruled out here without spending one of the request's tries.  The
+ * flags are read without locks; alloc_contig_range() has the last word.
  */
 static unsigned long numabuf_range_check(struct zone *zone, int node,
 					 unsigned long pfn,
@@ -101,7 +107,7 @@ static unsigned long numabuf_range_check(struct zone *zone, int node,
 		page = pfn_to_online_page(pfn);
 		if (!page || page_zone(page) != zone ||
 		    page_to_nid(page) != node || PageReserved(page) ||
-		    PageHuge(page))
+		    PageHuge(page) || (page_count(page) && !PageLRU(page)))
 			return pfn;
 		if ((pfn & 4095) == 4095)
 			cond_resched();
