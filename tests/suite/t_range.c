@@ -546,6 +546,67 @@ NB_TEST(range_zone_order,
 	close(fd);
 }
 
+NB_TEST(range_never_movable,
+	"ranges (8 MiB, 64 MiB) on every node with a ZONE_MOVABLE (boot with movablecore=, else SKIP) never land in it nor in ZONE_DMA: the frames (pagemap) against each zone's span in /proc/zoneinfo")
+{
+	static const uint64_t sizes[] = { NB_RANGE, 64 * NB_MIB };
+	int nodes[NB_MAX_NODES], n = nb_mem_nodes(nodes, NB_MAX_NODES);
+	int i, s, nz, fd, tested = 0;
+	struct nb_zone z[8];
+
+	fd = nb_open();
+	for (i = 0; i < n; i++) {
+		const struct nb_zone *mov, *dma;
+
+		nz = nb_zones(nodes[i], z, 8);
+		mov = nb_zone_named(z, nz, "Movable");
+		dma = nb_zone_named(z, nz, "DMA");
+		if (!mov || !mov->spanned)
+			continue;
+		tested++;
+		for (s = 0; s < 2; s++) {
+			uint64_t len = sizes[s], *pfn = calloc(len / NB_PAGE, 8), last;
+			struct numabuf_alloc a;
+			void *p;
+			int ret;
+
+			NB_CHECK(pfn, "out of memory");
+			ret = nb_alloc(fd, len, nodes[i], NUMABUF_F_NO_POOL, &a);
+			if (ret) {
+				/* Nothing outside Movable: refused, and that is the point. */
+				NB_CHECK(ret == -ENOMEM, "%llu MiB on node %d: %s",
+					 (unsigned long long)(len / NB_MIB), nodes[i],
+					 nb_errname(-ret));
+				nb_note("node %d: %llu MiB refused (ENOMEM)", nodes[i],
+					(unsigned long long)(len / NB_MIB));
+				free(pfn);
+				continue;
+			}
+			p = nb_map(fd, a.offset, len);
+			nb_pfns(p, len / NB_PAGE, pfn);
+			last = pfn[len / NB_PAGE - 1];
+			nb_note("node %d: %llu MiB at pfn %#llx; Movable spans %#llx-%#llx",
+				nodes[i], (unsigned long long)(len / NB_MIB),
+				(unsigned long long)pfn[0], mov->start_pfn,
+				mov->start_pfn + mov->spanned);
+			NB_CHECK(last < (uint64_t)mov->start_pfn ||
+				 pfn[0] >= (uint64_t)(mov->start_pfn + mov->spanned),
+				 "node %d: range %#llx-%#llx overlaps ZONE_MOVABLE", nodes[i],
+				 (unsigned long long)pfn[0], (unsigned long long)last);
+			NB_CHECK(!dma || !dma->spanned ||
+				 pfn[0] >= (uint64_t)(dma->start_pfn + dma->spanned),
+				 "node %d: range at %#llx in ZONE_DMA", nodes[i],
+				 (unsigned long long)pfn[0]);
+			NB_SYS(munmap(p, len));
+			NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+			free(pfn);
+		}
+	}
+	close(fd);
+	if (!tested)
+		nb_skip("no node has a ZONE_MOVABLE (boot the guest with movablecore=)");
+}
+
 NB_TEST(range_watermark,
 	"attack: nobody (range_users=1) asks for nearly all of a node's free memory as one range; limit: a range may not take a zone below its high watermark plus lowmem reserve, so ENOMEM before any window is tried (kprobe hits 0), and every zone of the node stays above its high watermark (/proc/zoneinfo)")
 {
