@@ -88,7 +88,8 @@ void numabuf_pages_free(struct page *page, unsigned long nr_pages)
 
 /*
  * Can [pfn, pfn + nr_pages) be handed to alloc_contig_range() for @node?
- * Returns 0 or the first pfn that rules the window out.
+ * Returns 0 or the first pfn that rules the window out (or where the
+ * check stopped for a fatal signal).
  *
  * Beyond what alloc_contig_pages() checks, a page in use that is on no
  * LRU list (slab, page tables, kernel and driver allocations, numabuf's
@@ -109,8 +110,12 @@ static unsigned long numabuf_range_check(struct zone *zone, int node,
 		    page_to_nid(page) != node || PageReserved(page) ||
 		    PageHuge(page) || (page_count(page) && !PageLRU(page)))
 			return pfn;
-		if ((pfn & 4095) == 4095)
+		if ((pfn & 4095) == 4095) {
+			/* The caller sees the signal before the next window. */
+			if (fatal_signal_pending(current))
+				return pfn;
 			cond_resched();
+		}
 	}
 	return 0;
 }
