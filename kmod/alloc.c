@@ -14,7 +14,13 @@
  *   inside one zone of the node whose pages are all online, not reserved
  *   and not hugetlb pages.  alloc_contig_range() migrates the movable pages
  *   out of the window and hands it over; where unmovable pages sit it fails
- *   with EBUSY and the next window is tried.
+ *   with EBUSY and the next window is tried.  Only ZONE_NORMAL, then
+ *   ZONE_DMA32, are used (never ZONE_DMA, which devices with small DMA
+ *   masks need, nor ZONE_MOVABLE, which must stay free of pinned pages for
+ *   memory offlining and long-term pins), only while the zone stays above
+ *   its high watermark plus its lowmem reserve, and at most
+ *   range_max_tries windows are handed to alloc_contig_range() per
+ *   request.  Who may take ranges, and how often: range.c.
  *
  * Buffers of 2 MiB or more start on a 2 MiB boundary and buffers of 1 GiB
  * or more on a 1 GiB boundary, so that they can be mapped with huge pages.
@@ -23,8 +29,10 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/memory_hotplug.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/sched/signal.h>
@@ -84,7 +92,14 @@ void numabuf_pages_free(struct page *page, unsigned long nr_pages)
 
 /*
  * Can [pfn, pfn + nr_pages) be handed to alloc_contig_range() for @node?
- * Returns 0 or the first pfn that rules the window out.
+ * Returns 0 or the first pfn that rules the window out (or where the
+ * check stopped for a fatal signal).
+ *
+ * Beyond what alloc_contig_pages() checks, a page in use that is on no
+ * LRU list (slab, page tables, kernel and driver allocations, numabuf's
+ * own buffers) cannot be migrated: such a window would only fail, so it
+ * is ruled out here without spending one of the request's tries.  The
+ * flags are read without locks; alloc_contig_range() has the last word.
  */
 static unsigned long numabuf_range_check(struct zone *zone, int node,
 					 unsigned long pfn,
@@ -97,11 +112,53 @@ static unsigned long numabuf_range_check(struct zone *zone, int node,
 		page = pfn_to_online_page(pfn);
 		if (!page || page_zone(page) != zone ||
 		    page_to_nid(page) != node || PageReserved(page) ||
-		    PageHuge(page))
+		    PageHuge(page) || (page_count(page) && !PageLRU(page)))
 			return pfn;
+		if ((pfn & 4095) == 4095) {
+			/* The caller sees the signal before the next window. */
+			if (fatal_signal_pending(current))
+				return pfn;
+			cond_resched();
+		}
 	}
 	return 0;
 }
+
+/*
+ * Windows handed to alloc_contig_range() per request, at most: each one
+ * drains every CPU's page lists and may migrate other processes' pages,
+ * so a request on a fragmented node fails after this many (ENOMEM).
+ */
+static unsigned int range_max_tries = 8;
+module_param(range_max_tries, uint, 0644);
+MODULE_PARM_DESC(range_max_tries, "Windows one range allocation may hand to alloc_contig_range() before it fails with ENOMEM (default 8, at least 1)");
+
+/*
+ * Would taking @nr_pages leave @zone below its high watermark plus its
+ * lowmem reserve?  The reserve is the largest of the zone's
+ * lowmem_reserve[], what the kernel keeps back from allocations that
+ * could have used the highest zone.
+ */
+static bool numabuf_zone_has_room(struct zone *zone, unsigned long nr_pages)
+{
+	unsigned long free = zone_page_state(zone, NR_FREE_PAGES);
+	unsigned long keep = high_wmark_pages(zone);
+	long reserve = 0;
+	int i;
+
+	for (i = 0; i < MAX_NR_ZONES; i++)
+		reserve = max(reserve, zone->lowmem_reserve[i]);
+	keep += reserve;
+	return free >= keep && free - keep >= nr_pages;
+}
+
+/* The zones ranges come from, in the order they are tried. */
+static const enum zone_type numabuf_range_zones[] = {
+	ZONE_NORMAL,
+#ifdef CONFIG_ZONE_DMA32
+	ZONE_DMA32,
+#endif
+};
 
 static void numabuf_range_free(unsigned long pfn, unsigned long nr_pages)
 {
@@ -180,51 +237,52 @@ void numabuf_alloc_exit(void)
 	kfree(numabuf_range_locks);
 }
 
+/* Where a range request stands: windows it may still try. */
+struct numabuf_range_scan {
+	unsigned int tries;
+};
+
 /*
- * One pass over the node's zones.  Returns the first page, NULL when no
- * window could be taken (*@busy set if a window was refused with EBUSY
- * rather than ruled out beforehand), or ERR_PTR(-EINTR).
+ * One pass over one zone of the node.  Returns the first page, NULL when
+ * no window could be taken (@rs->tries spent, or the zone has no window
+ * left, or too little free memory), or ERR_PTR(-EINTR).
  */
-static struct page *numabuf_range_scan(unsigned long nr_pages,
-				       unsigned long align, int node,
-				       bool *busy)
+static struct page *numabuf_range_zone_scan(struct zone *zone,
+					    unsigned long nr_pages,
+					    unsigned long align, int node,
+					    struct numabuf_range_scan *rs)
 {
 	/*
 	 * The flags alloc_contig_range() accepts on every kernel: reclaim
 	 * may run to make room for the pages it migrates, failure is quiet.
 	 */
 	const gfp_t gfp = GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
-	pg_data_t *pgdat = NODE_DATA(node);
 	unsigned long pfn, end, bad;
-	struct zone *zone;
 	int ret;
 
-	for (zone = pgdat->node_zones;
-	     zone < pgdat->node_zones + MAX_NR_ZONES; zone++) {
-		if (!populated_zone(zone))
-			continue;
-		end = zone_end_pfn(zone);
-		pfn = ALIGN(zone->zone_start_pfn, align);
-		while (pfn + nr_pages <= end) {
-			if (fatal_signal_pending(current))
-				return ERR_PTR(-EINTR);
-			cond_resched();
+	end = zone_end_pfn(zone);
+	pfn = ALIGN(zone->zone_start_pfn, align);
+	while (pfn + nr_pages <= end && rs->tries) {
+		if (fatal_signal_pending(current))
+			return ERR_PTR(-EINTR);
+		cond_resched();
 
-			bad = numabuf_range_check(zone, node, pfn, nr_pages);
-			if (bad) {
-				pfn = ALIGN(bad + 1, align);
-				continue;
-			}
-			ret = alloc_contig_range(pfn, pfn + nr_pages,
-						 MIGRATE_MOVABLE, gfp);
-			if (!ret)
-				return pfn_to_page(pfn);
-			if (ret == -EINTR)
-				return ERR_PTR(ret);
-			/* EBUSY: something unmovable; try further on. */
-			*busy = true;
-			pfn += ALIGN(nr_pages, align);
+		if (!numabuf_zone_has_room(zone, nr_pages))
+			return NULL;
+		bad = numabuf_range_check(zone, node, pfn, nr_pages);
+		if (bad) {
+			pfn = ALIGN(bad + 1, align);
+			continue;
 		}
+		rs->tries--;
+		ret = alloc_contig_range(pfn, pfn + nr_pages, MIGRATE_MOVABLE,
+					 gfp);
+		if (!ret)
+			return pfn_to_page(pfn);
+		if (ret == -EINTR)
+			return ERR_PTR(ret);
+		/* EBUSY: something unmovable; try further on. */
+		pfn += ALIGN(nr_pages, align);
 	}
 	return NULL;
 }
@@ -235,29 +293,42 @@ static struct page *numabuf_range_scan(unsigned long nr_pages,
  * @align:	alignment of the first pfn, a power of two
  * @node:	node to take them from
  *
- * A window refused with EBUSY may only have been busy for a moment (a
- * page under I/O, pinned briefly): when nothing was found, the node is
- * scanned once more.
+ * ZONE_NORMAL is scanned first, then ZONE_DMA32; a window refused with
+ * EBUSY (something unmovable, or only busy for a moment) is followed by
+ * the next.  The work is bounded: at most range_max_tries windows go to
+ * alloc_contig_range(), the rest of the scan only reads page flags, and
+ * every step ends early when the caller is killed.  The node's lock is
+ * taken killably and held for the scan only.
  *
  * Return: the first of @nr_pages contiguous order-0 pages, or an ERR_PTR:
- * -ENOMEM when no window of the node could be taken, -EINTR when the
- * caller was killed.
+ * -ENOMEM when no window of the node could be taken within the bound or
+ * without going below a zone's watermarks, -EINTR when the caller was
+ * killed.
  */
 struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
 				 int node)
 {
+	struct numabuf_range_scan rs = {
+		.tries = max(READ_ONCE(range_max_tries), 1U),
+	};
+	pg_data_t *pgdat = NODE_DATA(node);
 	struct page *page = NULL;
-	bool busy = true;
-	int pass;
+	struct zone *zone;
+	unsigned int i;
 
 	if (nr_pages > node_present_pages(node))
 		return ERR_PTR(-ENOMEM);
 
 	if (mutex_lock_killable(&numabuf_range_locks[node]))
 		return ERR_PTR(-EINTR);
-	for (pass = 0; pass < 2 && busy && !page; pass++) {
-		busy = false;
-		page = numabuf_range_scan(nr_pages, align, node, &busy);
+	for (i = 0; i < ARRAY_SIZE(numabuf_range_zones) && !page; i++) {
+		zone = &pgdat->node_zones[numabuf_range_zones[i]];
+		if (!populated_zone(zone))
+			continue;
+		page = numabuf_range_zone_scan(zone, nr_pages, align, node,
+					       &rs);
+		if (IS_ERR(page))
+			break;
 	}
 	mutex_unlock(&numabuf_range_locks[node]);
 	if (IS_ERR(page))
@@ -283,8 +354,13 @@ static unsigned long numabuf_align_pages(unsigned long nr_pages)
 	return 1;
 }
 
-/* The general allocator: a buddy block or a range, strictly on @node. */
-static int numabuf_general_alloc(struct numabuf_buf *buf, int node)
+/*
+ * The general allocator: a buddy block or a range, strictly on @node.
+ * @range: whether a range may be taken; 0 until numabuf_range_permit()
+ * was asked (once per request), then 1 or its errno.
+ */
+static int numabuf_general_alloc(struct numabuf_buf *buf, int node,
+				 int *range)
 {
 	/*
 	 * Not movable: these pages are pinned for their whole life.
@@ -302,6 +378,10 @@ static int numabuf_general_alloc(struct numabuf_buf *buf, int node)
 			return -ENOMEM;
 		buf->source = NUMABUF_SOURCE_PAGES;
 	} else {
+		if (!*range)
+			*range = numabuf_range_permit() ?: 1;
+		if (*range < 0)
+			return *range;
 		page = numabuf_range_alloc(buf->nr_pages,
 					   numabuf_align_pages(buf->nr_pages),
 					   node);
@@ -314,7 +394,8 @@ static int numabuf_general_alloc(struct numabuf_buf *buf, int node)
 }
 
 /* Every source @flags allows, on one node. */
-static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags)
+static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags,
+			      int *range)
 {
 	int ret = -ENOMEM;
 
@@ -326,7 +407,7 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags)
 		if (!ret || ret == -EINTR || (flags & NUMABUF_F_POOL))
 			return ret;
 	}
-	ret = numabuf_general_alloc(buf, node);
+	ret = numabuf_general_alloc(buf, node, range);
 	numabuf_stats_alloc(node, buf->nr_pages <= MAX_ORDER_NR_PAGES ?
 			    NUMABUF_SOURCE_PAGES : NUMABUF_SOURCE_RANGE, ret);
 	return ret;
@@ -342,14 +423,19 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags)
  * Strict placement tries @node only.  With NUMABUF_F_PREFERRED the other
  * nodes with memory follow, nearest first.
  *
- * Return: 0, -ENOMEM, or -EINTR when the caller was killed.
+ * A request that needs a range (above 4 MiB, its pool full or not used)
+ * and may not take one fails with the reason, EPERM or EAGAIN, rather
+ * than ENOMEM, unless another node's pool served it.
+ *
+ * Return: 0, -ENOMEM, -EPERM or -EAGAIN (see range.c), or -EINTR when
+ * the caller was killed.
  */
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 {
 	nodemask_t tried = NODE_MASK_NONE;
-	int ret, n, best;
+	int ret, n, best, range = 0;
 
-	ret = numabuf_node_alloc(buf, node, flags);
+	ret = numabuf_node_alloc(buf, node, flags, &range);
 	if (!ret)
 		goto done;
 	if (ret == -EINTR || !(flags & NUMABUF_F_PREFERRED))
@@ -366,9 +452,9 @@ int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 				best = n;
 		}
 		if (best == NUMA_NO_NODE)
-			return -ENOMEM;
+			return range < 0 ? range : -ENOMEM;
 		node_set(best, tried);
-		ret = numabuf_node_alloc(buf, best, flags);
+		ret = numabuf_node_alloc(buf, best, flags, &range);
 		if (!ret)
 			break;
 		if (ret == -EINTR)

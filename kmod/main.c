@@ -42,6 +42,7 @@ err_stats:
 	numabuf_pool_exit();
 err_alloc:
 	numabuf_alloc_exit();
+	numabuf_range_exit();
 err_buf:
 	numabuf_buf_exit();
 	return ret;
@@ -64,6 +65,7 @@ static void __exit numabuf_exit(void)
 	numabuf_nl_exit();
 	numabuf_stats_exit();
 	numabuf_alloc_exit();
+	numabuf_range_exit();
 	numabuf_buf_exit();
 }
 

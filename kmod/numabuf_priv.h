@@ -199,6 +199,10 @@ int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags);
 bool numabuf_clear_pages(struct page *page, unsigned long first,
 			 unsigned long nr_pages, unsigned long *done);
 
+/* range.c */
+int numabuf_range_permit(void);
+void numabuf_range_exit(void);
+
 /* pool.c */
 int numabuf_pool_init(void);
 void numabuf_pool_exit(void);

@@ -128,13 +128,17 @@ int numabuf_fd(const struct numabuf_ctx *ctx);
  * Buffers of 2 MiB or more start on a 2 MiB physical boundary, buffers of
  * 1 GiB or more on a 1 GiB boundary.  Above 4 MiB (and without a pool) the
  * module migrates movable pages out of a range of the node, which takes
- * time in proportion to the size.
+ * time in proportion to the size.  Such a range needs CAP_SYS_ADMIN unless
+ * the administrator set the module parameter range_users=1 (-EPERM
+ * otherwise: ask for a pool, numabufctl pool set NODE SIZE, and pass
+ * NUMABUF_F_POOL), and may be rate limited per user (range_rate: -EAGAIN).
  *
  * Returns 0 and sets *buf, or -errno: -EINVAL (size 0 or above 1 TiB, bad
  * node or flags), -ENODEV (node not online), -ENOMEM (no room on the
- * node, or a memory limit), -EDQUOT (a numabuf cap), -EINTR (killed while
- * waiting), or an mmap() error, in which case the allocation has been
- * undone.
+ * node, or a memory limit), -EDQUOT (a numabuf cap), -EPERM (above 4 MiB
+ * outside a pool without permission, see above), -EAGAIN (range_rate),
+ * -EINTR (killed while waiting), or an mmap() error, in which case the
+ * allocation has been undone.
  */
 int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
 		  unsigned int flags, struct numabuf **buf);

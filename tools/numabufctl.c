@@ -692,6 +692,15 @@ static const char *alloc_hint(int err)
 	case -ENOMEM:
 		return " (no free contiguous block that large; --preferred"
 		       " allows other nodes)";
+	case -EPERM:
+		return " (buffers above 4 MiB outside a pool need"
+		       " CAP_SYS_ADMIN (or the module parameter"
+		       " range_users=1); ask the admin for a pool:"
+		       " numabufctl pool set NODE SIZE, then --pool)";
+	case -EAGAIN:
+		return " (too many buffers above 4 MiB outside a pool this"
+		       " second: the module parameter range_rate; try again"
+		       " later, or use a pool: --pool)";
 	default:
 		return "";
 	}

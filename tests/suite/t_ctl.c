@@ -27,6 +27,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1188,4 +1190,54 @@ NB_TEST(ctl_unprivileged,
 	NB_CHECK(nb_pool_get(fd, node).target == pg.target && nb_param("max_bytes") == max0,
 		 "a refused command changed something");
 	close(fd);
+}
+
+NB_TEST(ctl_alloc_range_denied,
+	"attack: nobody runs alloc --size 8M (a range, no pool); limit: ranges need CAP_SYS_ADMIN by default: exit 1 with the reason pointing to pools (pool set, --pool); 4M still works; with range_users=1 8M works too")
+{
+	char users0 = 'N';
+	FILE *f = fopen("/sys/module/numabuf/parameters/range_users", "re");
+	struct rlimit rl = { 64 * NB_MIB, 64 * NB_MIB }, rl0;
+	int mem[NB_MAX_NODES];
+	const char *node;
+	struct nb_mon mon;
+	struct nb_jobj o;
+	char line[1024];
+
+	NB_CHECK(f && fscanf(f, " %c", &users0) == 1, "cannot read range_users");
+	fclose(f);
+	nb_mem_nodes(mem, NB_MAX_NODES);
+	node = nb_fmt("%d", mem[0]);
+	/* nobody's memlock limit, inherited: 8 MiB fit under it. */
+	NB_SYS(getrlimit(RLIMIT_MEMLOCK, &rl0));
+	NB_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
+	NB_SYS(chmod(NB_DEV, 0666));
+	nb_param_set("range_users", 0);
+	NB_MON_START(&mon, "-j", "--count", "1", "--timeout", "120");
+	nb_ctl_runv(&nb_r, NB_AS_NOBODY,
+		    (const char *const[]){ "alloc", "--size", "8M", "--node", node, NULL });
+	nb_mon_line(&mon, line, sizeof(line));
+	nb_mon_end(&mon);
+	if (nb_r.status == 1 && strstr(nb_r.err, "Operation not permitted") &&
+	    strstr(nb_r.err, "buffers above 4 MiB outside a pool need CAP_SYS_ADMIN (or the module parameter range_users=1); ask the admin for a pool: numabufctl pool set NODE SIZE, then --pool"))
+		nb_ctl_runv(&nb_r, NB_AS_NOBODY,
+			    (const char *const[]){ "alloc", "--size", "4M", "--node", node, NULL });
+	else
+		nb_r.status = -nb_r.status - 1000;
+	if (nb_r.status == 0) {
+		nb_param_set("range_users", 1);
+		nb_ctl_runv(&nb_r, NB_AS_NOBODY,
+			    (const char *const[]){ "alloc", "--size", "8M", "--node", node, NULL });
+	}
+	nb_param_write("range_users", users0 == 'Y');
+	NB_SYS(chmod(NB_DEV, 0600));
+	NB_SYS(setrlimit(RLIMIT_MEMLOCK, &rl0));
+	NB_CHECK(nb_r.status == 0, "%s: status %d; stderr: %s", nb_r.cmd, nb_r.status,
+		 nb_r.err);
+	/* The refusal went out as an alloc-failed event with its errno. */
+	NB_JOBJECT(line, &o);
+	NB_JSTREQ(&o, "event", "alloc-failed");
+	NB_JEQ(&o, "size", 8 * NB_MIB);
+	NB_JEQ(&o, "uid", NB_NOBODY);
+	NB_JEQ(&o, "error", EPERM);
 }
