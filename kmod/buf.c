@@ -58,11 +58,14 @@ int numabuf_buf_init(void)
 /*
  * Every released buffer holds a reference on the module, so none is held
  * when the module goes; a scan may still be returning from its last
- * module_put(): wait for it, first thing at unload.
+ * module_put(): wait for it, first thing at unload.  Then let the pools'
+ * workers finish what killed freers left (nothing can queue more work
+ * now), while the netlink family is still there for their events.
  */
 void numabuf_buf_stop(void)
 {
 	cancel_delayed_work_sync(&numabuf_held_work);
+	flush_workqueue(numabuf_wq);
 }
 
 void numabuf_buf_exit(void)
