@@ -342,17 +342,22 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags)
  * Strict placement tries @node only.  With NUMABUF_F_PREFERRED the other
  * nodes with memory follow, nearest first.
  *
- * Return: 0, -ENOMEM, or -EINTR when the caller was killed.
+ * Return: 0, -ENOMEM, -EDQUOT over the user's pool quota with
+ * NUMABUF_F_POOL, or -EINTR when the caller was killed.
  */
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 {
 	nodemask_t tried = NODE_MASK_NONE;
 	int ret, n, best;
 
+	/*
+	 * -EDQUOT (the pool quota, with NUMABUF_F_POOL) covers every node:
+	 * no other node can do better.
+	 */
 	ret = numabuf_node_alloc(buf, node, flags);
 	if (!ret)
 		goto done;
-	if (ret == -EINTR || !(flags & NUMABUF_F_PREFERRED))
+	if (ret == -EINTR || ret == -EDQUOT || !(flags & NUMABUF_F_PREFERRED))
 		return ret;
 
 	node_set(node, tried);
@@ -371,7 +376,7 @@ int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 		ret = numabuf_node_alloc(buf, best, flags);
 		if (!ret)
 			break;
-		if (ret == -EINTR)
+		if (ret == -EINTR || ret == -EDQUOT)
 			return ret;
 	}
 done:
