@@ -30,8 +30,10 @@
 
 /*
  * id -> buffer, from creation until it is destroyed.  A buffer leaves
- * before its memory goes, and readers look at buffers only under the
- * xarray's lock, so they need no reference.
+ * before it is freed, and readers look at buffers only under the
+ * xarray's lock, so they need no reference.  Its memory may be back in a
+ * pool, and in another buffer, a moment before it leaves: readers use
+ * the page pointer for its address only, never the memory.
  */
 static DEFINE_XARRAY_ALLOC1(numabuf_bufs);
 static u32 numabuf_next_id;
