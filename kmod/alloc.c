@@ -427,18 +427,23 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags,
  * and may not take one fails with the reason, EPERM or EAGAIN, rather
  * than ENOMEM, unless another node's pool served it.
  *
- * Return: 0, -ENOMEM, -EPERM or -EAGAIN (see range.c), or -EINTR when
- * the caller was killed.
+ * Return: 0, -ENOMEM, -EPERM or -EAGAIN (see range.c), -EDQUOT over the
+ * user's pool quota with NUMABUF_F_POOL, or -EINTR when the caller was
+ * killed.
  */
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 {
 	nodemask_t tried = NODE_MASK_NONE;
 	int ret, n, best, range = 0;
 
+	/*
+	 * -EDQUOT (the pool quota, with NUMABUF_F_POOL) covers every node:
+	 * no other node can do better.
+	 */
 	ret = numabuf_node_alloc(buf, node, flags, &range);
 	if (!ret)
 		goto done;
-	if (ret == -EINTR || !(flags & NUMABUF_F_PREFERRED))
+	if (ret == -EINTR || ret == -EDQUOT || !(flags & NUMABUF_F_PREFERRED))
 		return ret;
 
 	node_set(node, tried);
@@ -457,7 +462,7 @@ int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags)
 		ret = numabuf_node_alloc(buf, best, flags, &range);
 		if (!ret)
 			break;
-		if (ret == -EINTR)
+		if (ret == -EINTR || ret == -EDQUOT)
 			return ret;
 	}
 done:

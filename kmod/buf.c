@@ -30,8 +30,10 @@
 
 /*
  * id -> buffer, from creation until it is destroyed.  A buffer leaves
- * before its memory goes, and readers look at buffers only under the
- * xarray's lock, so they need no reference.
+ * before it is freed, and readers look at buffers only under the
+ * xarray's lock, so they need no reference.  Its memory may be back in a
+ * pool, and in another buffer, a moment before it leaves: readers use
+ * the page pointer for its address only, never the memory.
  */
 static DEFINE_XARRAY_ALLOC1(numabuf_bufs);
 static u32 numabuf_next_id;
@@ -58,11 +60,14 @@ int numabuf_buf_init(void)
 /*
  * Every released buffer holds a reference on the module, so none is held
  * when the module goes; a scan may still be returning from its last
- * module_put(): wait for it, first thing at unload.
+ * module_put(): wait for it, first thing at unload.  Then let the pools'
+ * workers finish what killed freers left (nothing can queue more work
+ * now), while the netlink family is still there for their events.
  */
 void numabuf_buf_stop(void)
 {
 	cancel_delayed_work_sync(&numabuf_held_work);
+	flush_workqueue(numabuf_wq);
 }
 
 void numabuf_buf_exit(void)

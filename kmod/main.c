@@ -51,19 +51,18 @@ err_buf:
 /*
  * Open files, mappings and released buffers whose pages are still held
  * hold a reference on the module, so this runs only when no buffer is
- * left.
+ * left but those a pool's worker is still zeroing for a killed freer.
+ * Netlink requests hold no reference: the family goes before the pools
+ * and counters its requests read, and the work before the family, as it
+ * announces the buffers it finishes.
  */
 static void __exit numabuf_exit(void)
 {
 	numabuf_dev_unregister();
 	numabuf_buf_stop();
-	/*
-	 * The pools before the family: their worker may still be zeroing a
-	 * buffer whose freer was killed, and announces it when done.
-	 */
-	numabuf_pool_exit();
 	numabuf_nl_exit();
 	numabuf_stats_exit();
+	numabuf_pool_exit();
 	numabuf_alloc_exit();
 	numabuf_range_exit();
 	numabuf_buf_exit();
