@@ -189,12 +189,15 @@ static bool numabuf_buf_pages_held(struct numabuf_buf *buf)
 	return false;
 }
 
-/* Every page is back: return the memory where it came from. */
-static void numabuf_buf_retire(struct numabuf_buf *buf)
+/*
+ * Every page is back: return the memory where it came from.  @here: the
+ * caller let the buffer go (else the held-page scan found it back).
+ */
+static void numabuf_buf_retire(struct numabuf_buf *buf, bool here)
 {
 	if (buf->source == NUMABUF_SOURCE_POOL) {
 		/* The pool destroys the buffer once its memory is clean. */
-		numabuf_pool_free(buf);
+		numabuf_pool_free(buf, here);
 		return;
 	}
 	numabuf_pages_free(buf->page, buf->nr_pages);
@@ -215,9 +218,12 @@ static void numabuf_held_scan(struct work_struct *work)
 		if (numabuf_buf_pages_held(buf))
 			continue;
 		list_del_init(&buf->held_link);
-		/* In this work, a pool buffer is zeroed and gone on return. */
-		numabuf_buf_retire(buf);
-		/* The buffer's reference; see numabuf_buf_stop(). */
+		/*
+		 * A pool buffer goes to its node's worker for zeroing; unload
+		 * flushes that work (numabuf_buf_stop()).
+		 */
+		numabuf_buf_retire(buf, false);
+		/* The buffer's reference. */
 		module_put(THIS_MODULE);
 	}
 
@@ -242,7 +248,7 @@ static void numabuf_buf_release(struct kref *ref)
 	struct numabuf_buf *buf = container_of(ref, struct numabuf_buf, ref);
 
 	if (!numabuf_buf_pages_held(buf)) {
-		numabuf_buf_retire(buf);
+		numabuf_buf_retire(buf, true);
 		return;
 	}
 	__module_get(THIS_MODULE);

@@ -207,7 +207,7 @@ void numabuf_range_exit(void);
 int numabuf_pool_init(void);
 void numabuf_pool_exit(void);
 int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only);
-void numabuf_pool_free(struct numabuf_buf *buf);
+void numabuf_pool_free(struct numabuf_buf *buf, bool here);
 int numabuf_pool_resize(int node, u64 bytes);
 void numabuf_pool_get(int node, struct numabuf_pool_stat *st);
 void numabuf_pool_set_low(int node, u64 bytes);

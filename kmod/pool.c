@@ -443,18 +443,21 @@ static void numabuf_pool_put_clean(struct numabuf_node_pool *pool,
 /**
  * numabuf_pool_free - give a pool buffer's memory back
  * @buf:	the buffer, unreachable by now, every page back
+ * @here:	the caller is the one who let the buffer go
  *
- * The caller zeroes the memory, in its own time, and the pool takes the
- * buffer over: the memory returns to the free lists and the buffer is
- * destroyed (uncharged).  If a kill cuts the zeroing short, the node's
- * worker finishes it; the buffer stays charged until then.
+ * The pool takes the buffer over: the memory returns to the free lists
+ * once zeroed and the buffer is destroyed (uncharged).  Whoever let the
+ * buffer go zeroes it, in their own time; if a kill cuts that short, or
+ * the buffer's last pages came back long after it was let go (!@here),
+ * the worker on the pool's node does it.  The buffer stays charged until
+ * its memory is clean.
  */
-void numabuf_pool_free(struct numabuf_buf *buf)
+void numabuf_pool_free(struct numabuf_buf *buf, bool here)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[page_to_nid(buf->page)];
 
-	if (numabuf_clear_pages(buf->page, buf->clear_idx, buf->nr_pages,
-				&buf->clear_idx)) {
+	if (here && numabuf_clear_pages(buf->page, buf->clear_idx,
+					buf->nr_pages, &buf->clear_idx)) {
 		numabuf_pool_put_clean(pool, buf, false);
 		return;
 	}

@@ -207,6 +207,62 @@ static int nb_last_node(void)
 	return nodes[n - 1];
 }
 
+/* ---- where the pool's worker runs: the workqueue tracepoint ---- */
+
+#define NB_TRACE	"/sys/kernel/debug/tracing"
+#define NB_WQ_EVENT	NB_TRACE "/events/workqueue/workqueue_execute_start/enable"
+
+static int nb_trace_write(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Start recording work items as they run; false without tracefs events. */
+static bool nb_wq_trace_start(void)
+{
+	if (access(NB_WQ_EVENT, W_OK))
+		return false;
+	return !nb_trace_write(NB_TRACE "/trace", "") &&
+	       !nb_trace_write(NB_WQ_EVENT, "1") &&
+	       !nb_trace_write(NB_TRACE "/tracing_on", "1");
+}
+
+/*
+ * Stop recording; count the runs of the pool's worker and those on a CPU
+ * of another node than @node.
+ */
+static void nb_wq_trace_stop(int node, int *runs, int *elsewhere)
+{
+	char line[512];
+	unsigned int cpu;
+	FILE *f;
+
+	*runs = *elsewhere = 0;
+	nb_trace_write(NB_WQ_EVENT, "0");
+	f = fopen(NB_TRACE "/trace", "re");
+	NB_CHECK(f, "open %s/trace: %s", NB_TRACE, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *c;
+
+		if (line[0] == '#' || !strstr(line, "numabuf_pool_zero_work"))
+			continue;
+		/* "  kworker/u4:1-42  [001] ....  12.345: workqueue_execute_start: ..." */
+		c = strchr(line, '[');
+		NB_CHECK(c && sscanf(c, "[%u]", &cpu) == 1, "trace line: %s", line);
+		(*runs)++;
+		if (nb_cpu_node((int)cpu) != node)
+			(*elsewhere)++;
+	}
+	fclose(f);
+	nb_trace_write(NB_TRACE "/trace", "");
+}
+
 /* ---- holding pages ---- */
 
 /*
@@ -368,13 +424,15 @@ NB_TEST(held_pages_stay_charged,
 }
 
 NB_TEST(held_pool_pages_stay_charged,
-	"as a group member at memlock 8 MiB: an 8 MiB F_POOL buffer from a 32 MiB pool, all of it vmspliced into a pipe, munmap, FREE: VmPin and the counters still show 8 MiB, another 8 MiB ALLOC fails (ENOMEM), the pool's free bytes leave it out and its size stays; once the pipe closes the charge is 0 within 2 s and the whole pool is free again")
+	"as a group member at memlock 8 MiB: an 8 MiB F_POOL buffer from a 32 MiB pool, all of it vmspliced into a pipe, munmap, FREE: VmPin and the counters still show 8 MiB, another 8 MiB ALLOC fails (ENOMEM), the pool's free bytes leave it out and its size stays; once the pipe closes the charge is 0 within 2 s and the whole pool is free again, zeroed by the pool's worker on a CPU of the pool's node (workqueue_execute_start tracepoint)")
 {
 	const uint64_t pool = 32 * NB_MIB;
 	int node = nb_last_node(), fd = nb_open();
 	struct nb_stats s0 = nb_stats_read();
 	struct numabuf_pool p0, p;
+	int runs, elsewhere;
 	struct nb_stage st;
+	bool tracing;
 	pid_t pid;
 
 	p0 = nb_pool_set(fd, node, pool);
@@ -385,6 +443,7 @@ NB_TEST(held_pool_pages_stay_charged,
 		nb_held_attack(&st, node, NUMABUF_F_POOL, NB_MEMLOCK, 1);
 		_exit(0);
 	}
+	tracing = nb_wq_trace_start();
 	NB_STAGE_CHECK(&st, pid, 1, s0, 1, (long long)NB_MEMLOCK);
 	p = nb_pool_get(fd, node);
 	NB_CHECK(p.pool_bytes == pool && p.free_bytes == pool - NB_MEMLOCK,
@@ -396,6 +455,15 @@ NB_TEST(held_pool_pages_stay_charged,
 	NB_WAIT_OK(pid);
 	nb_dev_restore();
 	NB_POOL_SETTLED(fd, node, &p0);
+	if (tracing) {
+		nb_wq_trace_stop(node, &runs, &elsewhere);
+		NB_CHECK(runs > 0, "the pool's worker never ran for the held buffer");
+		NB_CHECK(!elsewhere, "%d of %d runs of the pool's worker on a CPU of another node than %d",
+			 elsewhere, runs, node);
+		nb_note("the pool's worker ran %d times, all on node %d", runs, node);
+	} else {
+		nb_note("no workqueue tracepoint in this kernel: where the worker ran is not checked");
+	}
 	nb_pool_set(fd, node, 0);
 	close(fd);
 }
