@@ -587,10 +587,10 @@ static void numabuf_pool_zero_work(struct work_struct *work)
 		/* A worker is never killed: this zeroes the rest. */
 		numabuf_clear_pages(buf->page, buf->clear_idx, buf->nr_pages,
 				    &buf->clear_idx);
+		/* Trims too, should the pool be above its target. */
 		numabuf_pool_put_clean(pool, buf, true);
 		cond_resched();
 	}
-	numabuf_pool_trim(pool);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -596,4 +597,26 @@ bool nb_uring_refuses_devices(void)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return false;
 	return major < 6 || (major == 6 && minor < 5);
+}
+
+int nb_pipe_hold(void *p, size_t len, int *wfd)
+{
+	struct iovec iov = { p, len };
+	int pfd[2];
+	ssize_t n;
+
+	NB_SYS(pipe2(pfd, O_CLOEXEC));
+	/* A pipe holds 16 pages unless it is made larger. */
+	if (len > 16 * NB_PAGE)
+		NB_CHECK(fcntl(pfd[1], F_SETPIPE_SZ, (int)len) >= (int)len,
+			 "F_SETPIPE_SZ %zu: %s", len, strerror(errno));
+	while (iov.iov_len) {
+		n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
+		NB_CHECK(n > 0, "vmsplice of %zu bytes: %s", iov.iov_len,
+			 n < 0 ? strerror(errno) : "nothing spliced");
+		iov.iov_base = (char *)iov.iov_base + n;
+		iov.iov_len -= n;
+	}
+	*wfd = pfd[1];
+	return pfd[0];
 }

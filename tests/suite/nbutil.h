@@ -165,6 +165,15 @@ int nb_ring_rw_fixed(struct nb_ring *r, int op, int fd, void *addr,
  */
 bool nb_uring_refuses_devices(void);
 
+/*
+ * Put the pages of [@p, @p + @len) in a new pipe with vmsplice(2) (no
+ * SPLICE_F_GIFT): the pipe holds a get_user_pages reference on each page
+ * until it is read or closed, as O_DIRECT in flight or a pin would.
+ * Returns the read end; the write end in *@wfd.  Fails the test if the
+ * pipe cannot hold @len bytes.
+ */
+int nb_pipe_hold(void *p, size_t len, int *wfd);
+
 /* uid and gid of nobody, for tests that drop root. */
 #define NB_NOBODY	65534
 /* Become nobody with no supplementary groups, or fail the test. */

@@ -265,32 +265,6 @@ static void nb_wq_trace_stop(int node, int *runs, int *elsewhere)
 
 /* ---- holding pages ---- */
 
-/*
- * vmsplice @len bytes from @p into a new pipe (get_user_pages references
- * that live as long as the pipe holds them).  Returns the read end; the
- * write end in *@wfd.
- */
-static int nb_pipe_hold(void *p, size_t len, int *wfd)
-{
-	struct iovec iov = { p, len };
-	int pfd[2];
-	ssize_t n;
-
-	NB_SYS(pipe2(pfd, O_CLOEXEC));
-	if (len > 16 * NB_PAGE)
-		NB_CHECK(fcntl(pfd[1], F_SETPIPE_SZ, (int)len) >= (int)len,
-			 "F_SETPIPE_SZ %zu: %s", len, strerror(errno));
-	while (iov.iov_len) {
-		n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
-		NB_CHECK(n > 0, "vmsplice of %zu bytes: %s", iov.iov_len,
-			 n < 0 ? strerror(errno) : "nothing spliced");
-		iov.iov_base = (char *)iov.iov_base + n;
-		iov.iov_len -= n;
-	}
-	*wfd = pfd[1];
-	return pfd[0];
-}
-
 /* ALLOC, map, fill with @seed; the mapping in *@pp. */
 static struct numabuf_alloc nb_alloc_map(int fd, uint64_t len, int node,
 					 uint32_t flags, uint32_t seed,

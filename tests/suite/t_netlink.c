@@ -483,7 +483,6 @@ NB_TEST(nl_released_listed,
 	struct numabuf_alloc a;
 	struct ev_log l = { .n = 0 };
 	int fd = nb_open(), pfd[2], ret;
-	struct iovec iov;
 	char *p, sink[4096];
 	ssize_t got, left;
 
@@ -492,11 +491,7 @@ NB_TEST(nl_released_listed,
 	NB_CHECK(!numabuf_nl_node_get(nl, a.node, &n0), "node-get");
 	p = nb_map(fd, a.offset, 64 * 1024);
 	memset(p, 0x3c, 64 * 1024);
-	NB_SYS(pipe(pfd));
-	iov.iov_base = p;
-	iov.iov_len = 64 * 1024;
-	NB_CHECK(vmsplice(pfd[1], &iov, 1, 0) == 64 * 1024, "vmsplice: %s",
-		 strerror(errno));
+	pfd[0] = nb_pipe_hold(p, 64 * 1024, &pfd[1]);
 	NB_SYS(munmap(p, 64 * 1024));
 	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
 	wait_events(ev, &l, 1);

@@ -1038,31 +1038,6 @@ NB_TEST_TIMEOUT(pool_grow_while_draining,
 	close(fd);
 }
 
-/*
- * Put the pages of [p, p + len) in a pipe with vmsplice(2) (no
- * SPLICE_F_GIFT): the pipe holds a reference on each page, taken by
- * get_user_pages, until it is read.  Returns the read end.
- */
-static int nb_pipe_hold(void *p, size_t len, int *wfd)
-{
-	struct iovec iov = { p, len };
-	int pfd[2];
-	ssize_t n;
-
-	NB_SYS(pipe2(pfd, O_CLOEXEC));
-	NB_CHECK(fcntl(pfd[1], F_SETPIPE_SZ, (int)len) >= (int)len,
-		 "F_SETPIPE_SZ %zu: %s", len, strerror(errno));
-	while (iov.iov_len) {
-		n = vmsplice(pfd[1], &iov, 1, SPLICE_F_NONBLOCK);
-		NB_CHECK(n > 0, "vmsplice of %zu bytes: %s", iov.iov_len,
-			 n < 0 ? strerror(errno) : "nothing spliced");
-		iov.iov_base = (char *)iov.iov_base + n;
-		iov.iov_len -= n;
-	}
-	*wfd = pfd[1];
-	return pfd[0];
-}
-
 static bool nb_frame_in(uint64_t frame, const struct nb_pbuf *b)
 {
 	return frame >= b->first && frame < b->first + b->len / NB_PAGE;
