@@ -49,8 +49,22 @@
 #define NUMABUF_F_POOL		0x00000002U
 #define NUMABUF_F_NO_POOL	0x00000004U
 #define NUMABUF_F_HUGE_MAP	0x00000008U
+/*
+ * NUMABUF_F_DMA32: the whole buffer lies below 4 GiB, for devices whose
+ * DMA mask is 32 bits and that have no IOMMU in front of them.
+ * NUMABUF_F_WC, NUMABUF_F_UC: CPU mappings of the buffer (its mmap() and
+ * its dma-buf's) are write-combining or uncached, and so is the kernel's
+ * own mapping of the memory for as long as the buffer holds it, so that
+ * no CPU mapping of another type can exist (x86: set_memory_wc() and
+ * set_memory_uc(), restored at free).  At most one of the two; kernels
+ * or architectures that cannot refuse them with EOPNOTSUPP.
+ */
+#define NUMABUF_F_DMA32		0x00000010U
+#define NUMABUF_F_WC		0x00000020U
+#define NUMABUF_F_UC		0x00000040U
 #define NUMABUF_F_ALL		(NUMABUF_F_PREFERRED | NUMABUF_F_POOL | \
-				 NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP)
+				 NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP | \
+				 NUMABUF_F_DMA32 | NUMABUF_F_WC | NUMABUF_F_UC)
 
 /*
  * Where a buffer's memory came from (struct numabuf_info's @source).
@@ -164,6 +178,125 @@ struct numabuf_pool {
 
 #define NUMABUF_POOL_SIZE_VER0	80
 
+/* Longest device name ATTACH and DETACH accept, its NUL included. */
+#define NUMABUF_DEVICE_NAME_MAX	64
+
+/**
+ * struct numabuf_attach - argument of NUMABUF_IOC_ATTACH and _DETACH
+ * @size:	in: sizeof(struct numabuf_attach)
+ * @handle:	in: the buffer
+ * @flags:	in: must be zero
+ * @reserved0:	must be zero
+ * @device:	in: the device, NUL-terminated: a PCI address
+ *		("0000:81:00.0") or the name of a platform device, as sysfs
+ *		shows them under /sys/bus/{pci,platform}/devices
+ * @dma_addr:	out (ATTACH): the address at which the device reaches the
+ *		first byte; the buffer is one run of @length bytes from
+ *		there.  Behind an IOMMU an I/O virtual address, else the bus
+ *		address of the memory.  Ignored by DETACH.
+ * @length:	out (ATTACH): bytes mapped, the whole buffer.  Ignored by
+ *		DETACH.
+ * @reserved:	must be zero
+ *
+ * ATTACH maps the buffer for the device with the kernel's DMA API, in both
+ * directions; DETACH unmaps it.  It needs CAP_SYS_RAWIO or CAP_SYS_ADMIN
+ * (EPERM): it lets the device read and write that memory.  An attachment
+ * ends by DETACH, when the buffer's last handle and mapping go, when a
+ * driver is bound to or unbound from the device, and when the device is
+ * removed; each end is announced on the control plane.  Errors: ENODEV no
+ * such device, EBUSY its DMA belongs to user space (bound to vfio-pci),
+ * EEXIST already attached to it, ENOSPC the buffer has
+ * NUMABUF_ATTACH_MAX attachments, ERANGE the device cannot reach the
+ * memory (its DMA mask ends below the buffer and no IOMMU translates for
+ * it: the module never lets the DMA API bounce a buffer through swiotlb),
+ * ENOENT (DETACH) not attached.
+ */
+struct numabuf_attach {
+	__u32 size;
+	__u32 handle;
+	__u32 flags;
+	__u32 reserved0;
+	char device[NUMABUF_DEVICE_NAME_MAX];
+	__u64 dma_addr;
+	__u64 length;
+	__u64 reserved[4];
+};
+
+#define NUMABUF_ATTACH_SIZE_VER0	128
+#define NUMABUF_ATTACH_MAX		16
+
+/* Why an attachment ended (NUMABUF_A_ATTACH_REASON). */
+#define NUMABUF_DETACH_REQUEST	1	/* DETACH */
+#define NUMABUF_DETACH_RELEASE	2	/* the buffer's last user went */
+#define NUMABUF_DETACH_DRIVER	3	/* a driver was bound or unbound */
+#define NUMABUF_DETACH_REMOVE	4	/* the device was removed */
+
+/* NUMABUF_IOC_EXPORT flags. */
+#define NUMABUF_EXPORT_CLOEXEC	0x00000001U	/* the fd is O_CLOEXEC */
+#define NUMABUF_EXPORT_RDONLY	0x00000002U	/* mmap() of it is read-only */
+#define NUMABUF_EXPORT_ALL	(NUMABUF_EXPORT_CLOEXEC | NUMABUF_EXPORT_RDONLY)
+
+/**
+ * struct numabuf_export - argument of NUMABUF_IOC_EXPORT
+ * @size:	in: sizeof(struct numabuf_export)
+ * @handle:	in: the buffer
+ * @flags:	in: NUMABUF_EXPORT_*
+ * @fd:		out: a dma-buf file descriptor for the whole buffer.  The
+ *		memory lives while the dma-buf does, whatever happens to the
+ *		handle, the open file or the process.
+ * @reserved:	must be zero
+ */
+struct numabuf_export {
+	__u32 size;
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+	__u64 reserved[4];
+};
+
+#define NUMABUF_EXPORT_SIZE_VER0	48
+
+/*
+ * NUMABUF_IOC_SYNC flags: exactly one of FOR_CPU (the CPU is about to read
+ * or write: after the device wrote) and FOR_DEVICE (the device is about
+ * to: after the CPU wrote), and one or both of READ (the device writes,
+ * the CPU reads) and WRITE (the CPU writes, the device reads).
+ */
+#define NUMABUF_SYNC_FOR_CPU	0x00000001U
+#define NUMABUF_SYNC_FOR_DEVICE	0x00000002U
+#define NUMABUF_SYNC_READ	0x00000004U
+#define NUMABUF_SYNC_WRITE	0x00000008U
+#define NUMABUF_SYNC_ALL	(NUMABUF_SYNC_FOR_CPU | NUMABUF_SYNC_FOR_DEVICE | \
+				 NUMABUF_SYNC_READ | NUMABUF_SYNC_WRITE)
+
+/**
+ * struct numabuf_sync - argument of NUMABUF_IOC_SYNC
+ * @size:	in: sizeof(struct numabuf_sync)
+ * @handle:	in: the buffer
+ * @flags:	in: NUMABUF_SYNC_*
+ * @reserved0:	must be zero
+ * @offset:	in: first byte of the range
+ * @length:	in: bytes in the range, at least 1; the range must lie in
+ *		the buffer (else EINVAL)
+ * @reserved:	must be zero
+ *
+ * Makes the range coherent between the CPU and every device the buffer is
+ * attached to (ATTACH, and the importers of its dma-bufs).  On a
+ * cache-coherent machine (x86) nothing needs doing, but the arguments are
+ * still checked.
+ */
+struct numabuf_sync {
+	__u32 size;
+	__u32 handle;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 offset;
+	__u64 length;
+	__u64 reserved[2];
+};
+
+#define NUMABUF_SYNC_SIZE_VER0	48
+
 #define NUMABUF_IOC_MAGIC	'N'
 #define NUMABUF_IOC_ALLOC	_IOWR(NUMABUF_IOC_MAGIC, 0x01, struct numabuf_alloc)
 #define NUMABUF_IOC_FREE	_IOW(NUMABUF_IOC_MAGIC, 0x02, struct numabuf_free)
@@ -171,6 +304,10 @@ struct numabuf_pool {
 /* Any user may read a pool; setting one needs CAP_SYS_ADMIN (else EPERM). */
 #define NUMABUF_IOC_POOL_GET	_IOWR(NUMABUF_IOC_MAGIC, 0x04, struct numabuf_pool)
 #define NUMABUF_IOC_POOL_SET	_IOWR(NUMABUF_IOC_MAGIC, 0x05, struct numabuf_pool)
+#define NUMABUF_IOC_ATTACH	_IOWR(NUMABUF_IOC_MAGIC, 0x06, struct numabuf_attach)
+#define NUMABUF_IOC_DETACH	_IOW(NUMABUF_IOC_MAGIC, 0x07, struct numabuf_attach)
+#define NUMABUF_IOC_EXPORT	_IOWR(NUMABUF_IOC_MAGIC, 0x08, struct numabuf_export)
+#define NUMABUF_IOC_SYNC	_IOW(NUMABUF_IOC_MAGIC, 0x09, struct numabuf_sync)
 
 /*
  * The generic netlink family "numabuf", version 1, described by
@@ -221,9 +358,22 @@ enum {
 	NUMABUF_A_BUF_ERROR,
 	NUMABUF_A_BUF_RELEASED,
 	NUMABUF_A_BUF_SUPPRESSED,
+	NUMABUF_A_BUF_ATTACH,
+	NUMABUF_A_BUF_EXPORTS,
 
 	__NUMABUF_A_BUF_MAX,
 	NUMABUF_A_BUF_MAX = (__NUMABUF_A_BUF_MAX - 1)
+};
+
+/* One attachment: nested in NUMABUF_A_BUF_ATTACH, one nest each. */
+enum {
+	NUMABUF_A_ATTACH_DEVICE = 1,
+	NUMABUF_A_ATTACH_PAD,
+	NUMABUF_A_ATTACH_DMA_ADDR,
+	NUMABUF_A_ATTACH_REASON,
+
+	__NUMABUF_A_ATTACH_MAX,
+	NUMABUF_A_ATTACH_MAX = (__NUMABUF_A_ATTACH_MAX - 1)
 };
 
 enum {
@@ -256,6 +406,8 @@ enum {
 	NUMABUF_CMD_BUF_FREED_NTF,
 	NUMABUF_CMD_ALLOC_FAILED_NTF,
 	NUMABUF_CMD_POOL_LOW_NTF,
+	NUMABUF_CMD_BUF_ATTACHED_NTF,
+	NUMABUF_CMD_BUF_DETACHED_NTF,
 
 	__NUMABUF_CMD_MAX,
 	NUMABUF_CMD_MAX = (__NUMABUF_CMD_MAX - 1)
