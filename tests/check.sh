@@ -83,6 +83,62 @@ else
 	record "build tests/suite" 0 1 0 "make failed"
 fi
 
+# guest_lane NAME KVER TIMEOUT NODE_MEM [--dma MODE] [VAR=VALUE...]: one
+# guest suite run, recorded as NAME.
+guest_lane() {
+	local name=$1 kver=$2 timeout=$3 node_mem=$4 dma=() append log rc note summary p f s lane_start
+	shift 4
+	if [[ ${1-} == --dma ]]; then
+		dma=(--dma "$2")
+		shift 2
+	fi
+	section "$name"
+	lane_start=$SECONDS
+	# The log holds the guest's console (the suite's output) and its
+	# kernel log; removed first so a stale one is never parsed.
+	log=$logdir/${name// /-}.log
+	rm -f "$log"
+	rc=0
+	# Debian's kernels zero every page they hand out (init_on_alloc=1),
+	# which would hide a module that forgets to: 6.1 and the debug lane
+	# turn that off.  6.12 keeps Debian's default, the setting under
+	# which the module leaves the zeroing of a range to the kernel
+	# (alloc.c), so the suite's zero checks cover that path too.
+	# The suite takes 1 GiB buffers on each node, after the other tests
+	# have left unmovable pages here and there: nodes of 5 GiB give node
+	# 0 two 1 GiB windows free of boot-time allocations (one with 4 GiB,
+	# and on 6.12 it was no longer clean by the time t_large ran).  The
+	# debug lane keeps 4 GiB (KASAN's shadow takes an eighth of RAM and
+	# its t_large skips the 1 GiB steps either way).
+	append=(--append init_on_alloc=0)
+	[[ $kver == 6.12* ]] && append=()
+	tests/qemu/guest-run --timeout "$timeout" --log "$log" \
+		--node-mem "$node_mem" "${append[@]}" "${dma[@]}" "$kver" -- \
+		env "$@" tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
+
+	# The suite's own count, then what guest-run saw around it: a crash,
+	# a timeout or a problem in the kernel log is a failure the suite
+	# cannot count itself.
+	note=
+	summary=$(grep -sE '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1) || true
+	if [[ -n $summary ]]; then
+		read -r p _ f _ s _ <<<"${summary//,/}"
+		s=${s:-0}
+	else
+		p=0 f=1 s=0
+		note="no summary line"
+	fi
+	case $rc in
+	0) ;;
+	122) note="guest kernel log has problems"; f=$((f + 1)) ;;
+	123) note="guest crashed"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	124) note="guest timed out after $timeout s"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	125) note="guest-run failed"; [[ -z $summary ]] || f=$((f + 1)) ;;
+	*) if ((f == 0)); then note="suite exited $rc but counted no failure"; f=1; fi ;;
+	esac
+	record "$name" "$p" "$f" "$s" "${note:+$note; }$((SECONDS - lane_start)) s; log: ${log#"$top"/}"
+}
+
 for sel in "${kernels[@]}"; do
 	# Per lane: the kernel tree to build against (empty: the installed
 	# headers), the guest timeout and what the suite's environment adds.
@@ -127,53 +183,18 @@ for sel in "${kernels[@]}"; do
 		continue
 	fi
 
-	section "$kver: guest suite"
-	lane_start=$SECONDS
-	# The log holds the guest's console (the suite's output) and its
-	# kernel log; removed first so a stale one is never parsed.
-	log=$logdir/$kver.log
-	rm -f "$log"
-	rc=0
-	# Debian's kernels zero every page they hand out (init_on_alloc=1),
-	# which would hide a module that forgets to: 6.1 and the debug lane
-	# turn that off.  6.12 keeps Debian's default, the setting under
-	# which the module leaves the zeroing of a range to the kernel
-	# (alloc.c), so the suite's zero checks cover that path too.
-	# The suite takes 1 GiB buffers on each node, after the other tests
-	# have left unmovable pages here and there: nodes of 5 GiB give node
-	# 0 two 1 GiB windows free of boot-time allocations (one with 4 GiB,
-	# and on 6.12 it was no longer clean by the time t_large ran).  The
-	# debug lane keeps 4 GiB (KASAN's shadow takes an eighth of RAM and
-	# its t_large skips the 1 GiB steps either way).
-	append=(--append init_on_alloc=0)
-	[[ $sel == 6.12* ]] && append=()
+	# The suite on the plain machine, then the device DMA tests
+	# (t_dma_*) on guest-run's --dma machine, with the IOMMU translating
+	# and in passthrough; the debug lane in translation only.
 	node_mem=5G
 	[[ $sel == *-debug ]] && node_mem=4G
-	tests/qemu/guest-run --timeout "$timeout" --log "$log" \
-		--node-mem "$node_mem" "${append[@]}" "$kver" -- \
-		env "${suite_env[@]}" tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
-
-	# The suite's own count, then what guest-run saw around it: a crash,
-	# a timeout or a problem in the kernel log is a failure the suite
-	# cannot count itself.
-	note=
-	summary=$(grep -sE '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1) || true
-	if [[ -n $summary ]]; then
-		read -r p _ f _ s _ <<<"${summary//,/}"
-		s=${s:-0}
-	else
-		p=0 f=1 s=0
-		note="no summary line"
-	fi
-	case $rc in
-	0) ;;
-	122) note="guest kernel log has problems"; f=$((f + 1)) ;;
-	123) note="guest crashed"; [[ -z $summary ]] || f=$((f + 1)) ;;
-	124) note="guest timed out after $timeout s"; [[ -z $summary ]] || f=$((f + 1)) ;;
-	125) note="guest-run failed"; [[ -z $summary ]] || f=$((f + 1)) ;;
-	*) if ((f == 0)); then note="suite exited $rc but counted no failure"; f=1; fi ;;
-	esac
-	record "$kver guest suite" "$p" "$f" "$s" "${note:+$note; }$((SECONDS - lane_start)) s; log: build/check/$kver.log"
+	dma_modes=(translate passthrough)
+	[[ $sel == *-debug ]] && dma_modes=(translate)
+	guest_lane "$kver guest suite" "$kver" "$timeout" "$node_mem" "${suite_env[@]}"
+	for mode in "${dma_modes[@]}"; do
+		guest_lane "$kver dma $mode" "$kver" "$timeout" 4G --dma "$mode" \
+			"${suite_env[@]}" NB_DMA="$mode"
+	done
 done
 
 section "summary"

@@ -24,7 +24,10 @@
 #
 # Environment: NB_SUITE_BIN (directory of the test binaries, default
 # build/suite), NB_SUITE_ONLY (run only these binaries, space separated:
-# "t_placement t_memory"), NB_UNLOAD_MARGIN_KB (free memory the whole run
+# "t_placement t_memory"), NB_DMA (translate or passthrough: the guest is
+# guest-run's --dma machine of that mode; only the t_dma_* binaries run,
+# which need its devices, and no others; unset: every binary but those),
+# NB_UNLOAD_MARGIN_KB (free memory the whole run
 # may lose, default 8192).
 set -u
 # Braced so bash parses the whole script before running any of it:
@@ -235,6 +238,11 @@ for b in "${binaries[@]}"; do
 	if [[ -n ${NB_SUITE_ONLY:-} && " $NB_SUITE_ONLY " != *" $name "* ]]; then
 		continue
 	fi
+	# The device DMA tests run on the DMA machine, and only they.
+	dma_test=n dma_lane=n
+	[[ $name == t_dma_* ]] && dma_test=y
+	[[ -n ${NB_DMA:-} ]] && dma_lane=y
+	[[ $dma_test == "$dma_lane" ]] || continue
 	echo "# ---- $name"
 	timeout --kill-after=10 3600 "$b" 2>&1 | tee "$tmp/out.$name"
 	rc=${PIPESTATUS[0]}
