@@ -120,6 +120,8 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	buf->flags = flags;
 	atomic_set(&buf->map_count, 0);
 	INIT_LIST_HEAD(&buf->held_link);
+	INIT_LIST_HEAD(&buf->attachments);
+	spin_lock_init(&buf->attach_lock);
 	buf->pid = get_pid(task_tgid(current));
 	get_task_comm(buf->comm, current);
 	buf->created = ktime_get_real_ns();
@@ -247,6 +249,8 @@ static void numabuf_buf_release(struct kref *ref)
 {
 	struct numabuf_buf *buf = container_of(ref, struct numabuf_buf, ref);
 
+	/* No device may reach the memory past this point. */
+	numabuf_attach_release(buf);
 	if (!numabuf_buf_pages_held(buf)) {
 		numabuf_buf_retire(buf, true);
 		return;

@@ -8,6 +8,7 @@
  */
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/dma-direction.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
@@ -15,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/nodemask.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/topology.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -286,6 +288,95 @@ static long numabuf_ioc_pool(void __user *uarg, bool set)
 	return 0;
 }
 
+/* ---- ATTACH, DETACH, SYNC (attach.c does the work) ---------------------- */
+
+static long numabuf_ioc_attach(struct numabuf_file *nf, void __user *uarg,
+			       bool attach)
+{
+	struct numabuf_attach arg;
+	struct numabuf_buf *buf;
+	u64 dma_addr;
+	int usize, ret;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_ATTACH_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if (arg.flags || arg.reserved0 ||
+	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	if (!arg.device[0] ||
+	    strnlen(arg.device, sizeof(arg.device)) == sizeof(arg.device))
+		return -EINVAL;
+	/* A device reading and writing memory is raw I/O. */
+	if (!capable(CAP_SYS_RAWIO) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	buf = numabuf_file_get(nf, arg.handle);
+	if (!buf)
+		return -ENOENT;
+	if (!attach) {
+		ret = numabuf_attach_del(buf, arg.device);
+		numabuf_buf_put(buf);
+		return ret;
+	}
+	ret = numabuf_attach_add(buf, arg.device, &dma_addr);
+	arg.length = numabuf_buf_bytes(buf);
+	numabuf_buf_put(buf);
+	if (ret)
+		return ret;
+	/*
+	 * The attachment stays if the answer cannot be written, as the
+	 * handle of an ALLOC whose answer faults does not: DETACH ends it,
+	 * and so does the buffer's end.
+	 */
+	arg.dma_addr = dma_addr;
+	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg))))
+		return -EFAULT;
+	return 0;
+}
+
+static long numabuf_ioc_sync(struct numabuf_file *nf, void __user *uarg)
+{
+	u32 both = NUMABUF_SYNC_FOR_CPU | NUMABUF_SYNC_FOR_DEVICE;
+	u32 rw = NUMABUF_SYNC_READ | NUMABUF_SYNC_WRITE;
+	enum dma_data_direction dir;
+	struct numabuf_sync arg;
+	struct numabuf_buf *buf;
+	int usize, ret;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_SYNC_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if ((arg.flags & ~NUMABUF_SYNC_ALL) || (arg.flags & both) == both ||
+	    !(arg.flags & both) || !(arg.flags & rw))
+		return -EINVAL;
+	if (arg.reserved0 ||
+	    !numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+	if (!arg.length || arg.offset > U64_MAX - arg.length)
+		return -EINVAL;
+
+	if ((arg.flags & rw) == rw)
+		dir = DMA_BIDIRECTIONAL;
+	else if (arg.flags & NUMABUF_SYNC_READ)
+		dir = DMA_FROM_DEVICE;
+	else
+		dir = DMA_TO_DEVICE;
+
+	buf = numabuf_file_get(nf, arg.handle);
+	if (!buf)
+		return -ENOENT;
+	if (arg.offset + arg.length > numabuf_buf_bytes(buf))
+		ret = -EINVAL;
+	else
+		ret = numabuf_attach_sync(buf, arg.offset, arg.length, dir,
+					  arg.flags & NUMABUF_SYNC_FOR_CPU);
+	numabuf_buf_put(buf);
+	return ret;
+}
+
 static long numabuf_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
@@ -302,6 +393,12 @@ static long numabuf_ioctl(struct file *file, unsigned int cmd,
 		return numabuf_ioc_pool(uarg, false);
 	if (numabuf_ioc_match(cmd, NUMABUF_IOC_POOL_SET))
 		return numabuf_ioc_pool(uarg, true);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_ATTACH))
+		return numabuf_ioc_attach(nf, uarg, true);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_DETACH))
+		return numabuf_ioc_attach(nf, uarg, false);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_SYNC))
+		return numabuf_ioc_sync(nf, uarg);
 	return -ENOTTY;
 }
 

@@ -28,13 +28,21 @@ static int __init numabuf_init(void)
 		       ret);
 		goto err_stats;
 	}
+	ret = numabuf_attach_init();
+	if (ret) {
+		pr_err("numabuf: cannot watch the PCI and platform buses: %d\n",
+		       ret);
+		goto err_nl;
+	}
 	ret = numabuf_dev_register();
 	if (ret) {
 		pr_err("numabuf: cannot register /dev/numabuf: %d\n", ret);
-		goto err_nl;
+		goto err_attach;
 	}
 	return 0;
 
+err_attach:
+	numabuf_attach_exit();
 err_nl:
 	numabuf_nl_exit();
 err_stats:
@@ -60,6 +68,7 @@ static void __exit numabuf_exit(void)
 {
 	numabuf_dev_unregister();
 	numabuf_buf_stop();
+	numabuf_attach_exit();
 	numabuf_nl_exit();
 	numabuf_stats_exit();
 	numabuf_pool_exit();

@@ -330,6 +330,54 @@ static int numabuf_buf_put_attrs(struct sk_buff *skb,
 	return 0;
 }
 
+/*
+ * One attachment as a NUMABUF_A_BUF_ATTACH nest; the DMA address only
+ * for @admin, as the physical address.  @reason: 0, or why it ended.
+ */
+static int numabuf_attach_put(struct sk_buff *skb,
+			      const struct numabuf_attachment *a, bool admin,
+			      u32 reason)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, NUMABUF_A_BUF_ATTACH);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, NUMABUF_A_ATTACH_DEVICE, a->name) ||
+	    (admin &&
+	     nla_put_u64_64bit(skb, NUMABUF_A_ATTACH_DMA_ADDR, a->dma_addr,
+			       NUMABUF_A_ATTACH_PAD)) ||
+	    (reason && nla_put_u32(skb, NUMABUF_A_ATTACH_REASON, reason))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * Every attachment of @buf.  Under the buffers' xarray lock: the list is
+ * read under the buffer's attach_lock, which attach.c's writers take
+ * (struct numabuf_buf), the one thing a reader may take of a const
+ * buffer.
+ */
+static int numabuf_attachments_put(struct sk_buff *skb,
+				   const struct numabuf_buf *buf, bool admin)
+{
+	spinlock_t *lock = (spinlock_t *)&buf->attach_lock;
+	const struct numabuf_attachment *a;
+	int ret = 0;
+
+	spin_lock(lock);
+	list_for_each_entry(a, &buf->attachments, buf_link) {
+		ret = numabuf_attach_put(skb, a, admin, 0);
+		if (ret)
+			break;
+	}
+	spin_unlock(lock);
+	return ret;
+}
+
 static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 {
 	struct numabuf_buf_fill *f = arg;
@@ -358,7 +406,8 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 	     nla_put_u64_64bit(skb, NUMABUF_A_BUF_PHYS, page_to_phys(buf->page),
 			       NUMABUF_A_BUF_PAD)) ||
 	    (READ_ONCE(buf->released) &&
-	     nla_put_flag(skb, NUMABUF_A_BUF_RELEASED))) {
+	     nla_put_flag(skb, NUMABUF_A_BUF_RELEASED)) ||
+	    numabuf_attachments_put(skb, buf, ctx->admin)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -661,6 +710,36 @@ void numabuf_nl_buf_freed(const struct numabuf_buf *buf)
 						     NUMABUF_A_BUF_PAD) ||
 				   nla_put_u32(skb, NUMABUF_A_BUF_NODE,
 					       buf->node));
+}
+
+/*
+ * Listeners of the events group have CAP_SYS_ADMIN: they see DMA
+ * addresses as buf-get shows them to such readers.
+ */
+void numabuf_nl_buf_attached(const struct numabuf_buf *buf,
+			     const struct numabuf_attachment *a)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = numabuf_event_new(NUMABUF_CMD_BUF_ATTACHED_NTF, &hdr);
+	if (skb)
+		numabuf_event_send(skb, hdr,
+				   nla_put_u32(skb, NUMABUF_A_BUF_ID, buf->id) ||
+				   numabuf_attach_put(skb, a, true, 0));
+}
+
+void numabuf_nl_buf_detached(const struct numabuf_buf *buf,
+			     const struct numabuf_attachment *a, u32 reason)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = numabuf_event_new(NUMABUF_CMD_BUF_DETACHED_NTF, &hdr);
+	if (skb)
+		numabuf_event_send(skb, hdr,
+				   nla_put_u32(skb, NUMABUF_A_BUF_ID, buf->id) ||
+				   numabuf_attach_put(skb, a, true, reason));
 }
 
 /*

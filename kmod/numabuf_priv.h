@@ -6,14 +6,19 @@
 #define NUMABUF_PRIV_H
 
 #include <linux/bits.h>
+#include <linux/dma-direction.h>
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
 
+#include <linux/numabuf.h>
+
+struct device;
 struct numabuf_region;
 
 /*
@@ -102,6 +107,12 @@ struct numabuf_limits {
  * @pid:	thread group of the allocating task
  * @comm:	command name of the allocating task
  * @created:	creation time, ns since the epoch
+ * @attachments: struct numabuf_attachment of each device the buffer is
+ *		mapped for (attach.c)
+ * @attach_lock: taken by attach.c's writers, which hold its mutex, for the
+ *		moment they change @attachments, so that readers walking
+ *		buffers under the xarray's lock may read it (nested inside)
+ * @nr_attach:	entries in @attachments
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -123,6 +134,27 @@ struct numabuf_buf {
 	struct pid *pid;
 	char comm[TASK_COMM_LEN];
 	u64 created;
+	struct list_head attachments;
+	spinlock_t attach_lock;
+	unsigned int nr_attach;
+};
+
+/**
+ * struct numabuf_attachment - a buffer mapped for a device (ATTACH)
+ * @buf_link:	on the buffer's list of attachments
+ * @dev_link:	on attach.c's list of every attachment
+ * @buf:	the buffer; the attachment ends before the buffer does
+ * @dev:	the device, referenced
+ * @dma_addr:	where the device sees the first byte
+ * @name:	the device's name
+ */
+struct numabuf_attachment {
+	struct list_head buf_link;
+	struct list_head dev_link;
+	struct numabuf_buf *buf;
+	struct device *dev;
+	u64 dma_addr;
+	char name[NUMABUF_DEVICE_NAME_MAX];
 };
 
 /**
@@ -247,6 +279,20 @@ void numabuf_nl_buf_created(const struct numabuf_buf *buf);
 void numabuf_nl_buf_freed(const struct numabuf_buf *buf);
 void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err);
 void numabuf_nl_pool_low(int node);
+
+/* attach.c */
+int numabuf_attach_init(void);
+void numabuf_attach_exit(void);
+int numabuf_attach_add(struct numabuf_buf *buf, const char *name,
+		       u64 *dma_addr);
+int numabuf_attach_del(struct numabuf_buf *buf, const char *name);
+void numabuf_attach_release(struct numabuf_buf *buf);
+int numabuf_attach_sync(struct numabuf_buf *buf, u64 offset, u64 len,
+			enum dma_data_direction dir, bool for_cpu);
+void numabuf_nl_buf_attached(const struct numabuf_buf *buf,
+			     const struct numabuf_attachment *a);
+void numabuf_nl_buf_detached(const struct numabuf_buf *buf,
+			     const struct numabuf_attachment *a, u32 reason);
 
 /* dev.c */
 struct numabuf_buf *numabuf_file_get(struct numabuf_file *nf,

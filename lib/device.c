@@ -149,3 +149,39 @@ int numabuf_dev_pool(int fd, int node, const uint64_t *bytes,
 	}
 	return 0;
 }
+
+/* ---- ATTACH, DETACH, SYNC ------------------------------------------------ */
+
+int numabuf_dev_attach(int fd, uint32_t handle, const char *device,
+		       int attach, uint64_t *dma_addr)
+{
+	struct numabuf_attach arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.handle = handle;
+	if (!device || !device[0] || strlen(device) >= sizeof(arg.device))
+		return -EINVAL;
+	memcpy(arg.device, device, strlen(device) + 1);
+
+	if (ioctl(fd, attach ? NUMABUF_IOC_ATTACH : NUMABUF_IOC_DETACH,
+		  &arg) < 0)
+		return -errno;
+	if (dma_addr)
+		*dma_addr = arg.dma_addr;
+	return 0;
+}
+
+int numabuf_dev_sync(int fd, uint32_t handle, uint64_t offset, uint64_t len,
+		     unsigned int flags)
+{
+	struct numabuf_sync arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.handle = handle;
+	arg.flags = flags;
+	arg.offset = offset;
+	arg.length = len;
+	return ioctl(fd, NUMABUF_IOC_SYNC, &arg) < 0 ? -errno : 0;
+}

@@ -61,5 +61,9 @@ int numabuf_dev_release(int fd, struct numabuf *buf, int release_handle);
 int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info);
 int numabuf_dev_pool(int fd, int node, const uint64_t *bytes,
 		     struct numabuf_poolinfo *info);
+int numabuf_dev_attach(int fd, uint32_t handle, const char *device,
+		       int attach, uint64_t *dma_addr);
+int numabuf_dev_sync(int fd, uint32_t handle, uint64_t offset, uint64_t len,
+		     unsigned int flags);
 
 #endif /* NUMABUF_INTERNAL_H */

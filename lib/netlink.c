@@ -39,6 +39,7 @@ struct numabuf_nl {
 	uint32_t seq;
 	const struct nb_set *req_set;	/* attribute set of the request */
 	char errmsg[320];
+	struct numabuf_attachinfo attach[NUMABUF_ATTACH_MAX];
 	char req[NB_NL_TXBUF];
 	char rx[NB_NL_RXBUF];
 };
@@ -86,6 +87,14 @@ static const struct nb_attr nb_buf_attrs[NUMABUF_A_BUF_MAX + 1] = {
 	[NUMABUF_A_BUF_ERROR] = { "error", MNL_TYPE_U32 },
 	[NUMABUF_A_BUF_RELEASED] = { "released", MNL_TYPE_FLAG },
 	[NUMABUF_A_BUF_SUPPRESSED] = { "suppressed", MNL_TYPE_U32 },
+	[NUMABUF_A_BUF_ATTACH] = { "attach", MNL_TYPE_NESTED },
+};
+
+static const struct nb_attr nb_attach_attrs[NUMABUF_A_ATTACH_MAX + 1] = {
+	[NUMABUF_A_ATTACH_DEVICE] = { "device", MNL_TYPE_NUL_STRING },
+	[NUMABUF_A_ATTACH_PAD] = { "pad", MNL_TYPE_UNSPEC },
+	[NUMABUF_A_ATTACH_DMA_ADDR] = { "dma-addr", MNL_TYPE_U64 },
+	[NUMABUF_A_ATTACH_REASON] = { "reason", MNL_TYPE_U32 },
 };
 
 static const struct nb_attr nb_pool_attrs[NUMABUF_A_POOL_MAX + 1] = {
@@ -111,6 +120,7 @@ struct nb_set {
 
 static const struct nb_set nb_node_set = NB_SET(nb_node_attrs);
 static const struct nb_set nb_buf_set = NB_SET(nb_buf_attrs);
+static const struct nb_set nb_attach_set = NB_SET(nb_attach_attrs);
 static const struct nb_set nb_pool_set = NB_SET(nb_pool_attrs);
 static const struct nb_set nb_limit_set = NB_SET(nb_limit_attrs);
 
@@ -604,13 +614,49 @@ NB_EXPORT int numabuf_nl_nodes(struct numabuf_nl *nl,
 
 /* ---- buf-get ------------------------------------------------------------- */
 
-static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st)
+/* One NUMABUF_A_BUF_ATTACH nest into *@ai. */
+static int nb_attach_parse(const struct nlattr *nest,
+			   struct numabuf_attachinfo *ai)
+{
+	const struct nlattr *tb[NUMABUF_A_ATTACH_MAX + 1];
+	struct nb_parse p = { &nb_attach_set, tb, 0 };
+
+	memset(tb, 0, sizeof(tb));
+	if (mnl_attr_parse_nested(nest, nb_parse_attr, &p) < 0 || p.bad)
+		return -EPROTO;
+	memset(ai, 0, sizeof(*ai));
+	if (tb[NUMABUF_A_ATTACH_DEVICE])
+		snprintf(ai->device, sizeof(ai->device), "%s",
+			 mnl_attr_get_str(tb[NUMABUF_A_ATTACH_DEVICE]));
+	ai->dma_addr = nb_u64(tb[NUMABUF_A_ATTACH_DMA_ADDR]);
+	ai->reason = nb_u32(tb[NUMABUF_A_ATTACH_REASON]);
+	return 0;
+}
+
+/*
+ * A buffer's attributes into *@st; its attachments (NUMABUF_A_BUF_ATTACH,
+ * one nest each, repeated) into @attach, NUMABUF_ATTACH_MAX entries,
+ * which st->attach then points at.
+ */
+static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st,
+			struct numabuf_attachinfo *attach)
 {
 	const struct nlattr *tb[NUMABUF_A_BUF_MAX + 1];
+	const struct nlattr *attr;
 
 	if (nb_parse(nlh, &nb_buf_set, tb))
 		return -EPROTO;
 	memset(st, 0, sizeof(*st));
+	mnl_attr_for_each(attr, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(attr) != NUMABUF_A_BUF_ATTACH)
+			continue;
+		if (st->nr_attach == NUMABUF_ATTACH_MAX ||
+		    nb_attach_parse(attr, &attach[st->nr_attach]))
+			return -EPROTO;
+		st->nr_attach++;
+	}
+	if (st->nr_attach)
+		st->attach = attach;
 	st->id = nb_u32(tb[NUMABUF_A_BUF_ID]);
 	st->node = (int32_t)nb_u32(tb[NUMABUF_A_BUF_NODE]);
 	st->size = nb_u64(tb[NUMABUF_A_BUF_SIZE]);
@@ -636,7 +682,7 @@ static int nb_buf_each(const struct nlmsghdr *nlh, struct nb_req *req)
 	struct numabuf_bufstat st;
 	int ret;
 
-	ret = nb_buf_parse(nlh, &st);
+	ret = nb_buf_parse(nlh, &st, req->nl->attach);
 	if (ret)
 		return ret;
 	return u->buf(&st, u->arg);
@@ -737,7 +783,7 @@ NB_EXPORT int numabuf_nl_subscribe(struct numabuf_nl *nl)
 }
 
 /* One event message into @ev; -EPROTO when malformed, 1 when not ours. */
-static int nb_event_parse(const struct numabuf_nl *nl,
+static int nb_event_parse(struct numabuf_nl *nl,
 			  const struct nlmsghdr *nlh, struct numabuf_event *ev)
 {
 	const struct genlmsghdr *genl;
@@ -754,7 +800,9 @@ static int nb_event_parse(const struct numabuf_nl *nl,
 	case NUMABUF_CMD_BUF_CREATED_NTF:
 	case NUMABUF_CMD_BUF_FREED_NTF:
 	case NUMABUF_CMD_ALLOC_FAILED_NTF:
-		return nb_buf_parse(nlh, &ev->buf);
+	case NUMABUF_CMD_BUF_ATTACHED_NTF:
+	case NUMABUF_CMD_BUF_DETACHED_NTF:
+		return nb_buf_parse(nlh, &ev->buf, nl->attach);
 	case NUMABUF_CMD_POOL_LOW_NTF:
 		return nb_node_parse(nlh, &ev->node);
 	default:

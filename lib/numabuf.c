@@ -184,6 +184,30 @@ NB_EXPORT int numabuf_phys(const struct numabuf *buf, uint64_t *phys)
 	return 0;
 }
 
+NB_EXPORT int numabuf_attach(struct numabuf *buf, const char *device,
+			     uint64_t *dma_addr)
+{
+	if (!buf)
+		return -EINVAL;
+	return numabuf_dev_attach(buf->ctx->fd, buf->handle, device, 1,
+				  dma_addr);
+}
+
+NB_EXPORT int numabuf_detach(struct numabuf *buf, const char *device)
+{
+	if (!buf)
+		return -EINVAL;
+	return numabuf_dev_attach(buf->ctx->fd, buf->handle, device, 0, NULL);
+}
+
+NB_EXPORT int numabuf_sync(struct numabuf *buf, uint64_t offset,
+			   uint64_t len, unsigned int flags)
+{
+	if (!buf)
+		return -EINVAL;
+	return numabuf_dev_sync(buf->ctx->fd, buf->handle, offset, len, flags);
+}
+
 NB_EXPORT int numabuf_pool_get(struct numabuf_ctx *ctx, int node,
 			       struct numabuf_poolinfo *info)
 {

@@ -185,6 +185,39 @@ int numabuf_pool_get(struct numabuf_ctx *ctx, int node,
 int numabuf_pool_set(struct numabuf_ctx *ctx, int node, uint64_t bytes,
 		     struct numabuf_poolinfo *info);
 
+/* ---- devices: the kernel's DMA API -------------------------------------- */
+
+/*
+ * Map the whole buffer for @device, a PCI address ("0000:81:00.0") or a
+ * platform device's name, with the kernel's DMA API, and set *dma_addr
+ * (may be NULL) to where the device sees the first byte: an I/O virtual
+ * address behind an IOMMU, else the memory's bus address.  The buffer is
+ * one run of numabuf_size() bytes from there.  The attachment ends with
+ * numabuf_detach(), when the buffer's last handle and mapping go, when a
+ * driver binds to or unbinds from the device, and when the device is
+ * removed.  Needs CAP_SYS_RAWIO or CAP_SYS_ADMIN.
+ *
+ * Returns 0 or -errno: -EPERM (no privilege), -ENODEV (no such device,
+ * or one without DMA), -EBUSY (the device belongs to VFIO, user space),
+ * -EEXIST (attached already), -ENOSPC (NUMABUF_ATTACH_MAX attachments),
+ * -ERANGE (the device cannot reach the memory: its DMA mask ends below
+ * it and no IOMMU translates; the module never bounces), -EINVAL.
+ */
+int numabuf_attach(struct numabuf *buf, const char *device,
+		   uint64_t *dma_addr);
+
+/* End the attachment to @device.  -ENOENT: not attached to it. */
+int numabuf_detach(struct numabuf *buf, const char *device);
+
+/*
+ * Make @len bytes from @offset coherent between the CPU and every device
+ * the buffer is attached to.  @flags: NUMABUF_SYNC_FOR_CPU (after the
+ * device wrote) or NUMABUF_SYNC_FOR_DEVICE (after the CPU wrote), and
+ * NUMABUF_SYNC_READ, NUMABUF_SYNC_WRITE or both.  Nothing to do on a
+ * cache-coherent machine (x86), but the arguments are checked (-EINVAL).
+ */
+int numabuf_sync(struct numabuf *buf, uint64_t offset, uint64_t len,
+		 unsigned int flags);
 
 /* ---- control plane: the "numabuf" generic netlink family ---------------- */
 
@@ -261,6 +294,23 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
 		     void *arg);
 
 /**
+ * struct numabuf_attachinfo - a buffer's attachment to a device
+ * @device:	the device's name (a PCI address or a platform device)
+ * @dma_addr:	where the device sees the first byte, 0 unless the reader
+ *		has CAP_SYS_ADMIN
+ * @reason:	detached events: why it ended, NUMABUF_DETACH_* (REQUEST,
+ *		RELEASE, DRIVER, REMOVE); else 0
+ * @reserved0, @reserved: zero; room for later fields
+ */
+struct numabuf_attachinfo {
+	char     device[NUMABUF_DEVICE_NAME_MAX];
+	uint64_t dma_addr;
+	uint32_t reason;
+	uint32_t reserved0;
+	uint64_t reserved[2];
+};
+
+/**
  * struct numabuf_bufstat - one buffer of the system, or an event about one
  * @id:		system-wide id (0 in an alloc-failed event)
  * @node:	node of the memory (asked for, in an alloc-failed event)
@@ -281,6 +331,11 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
  * @suppressed:	alloc-failed events: failures of this user (or of users
  *		sharing its rate-limit slot) not announced since the previous
  *		alloc-failed event; this event stands for 1 + @suppressed
+ * @nr_attach:	entries in @attach: the devices the buffer is attached to
+ *		(numabuf_attach()); in attached and detached events, 1
+ * @reserved0:	zero
+ * @attach:	@nr_attach attachments, NULL when none; valid until the
+ *		callback returns
  * @reserved:	zero; room for later fields
  *
  * Fields the message did not carry are zero.
@@ -300,7 +355,13 @@ struct numabuf_bufstat {
 	char     comm[16];
 	uint32_t released;
 	uint32_t suppressed;
-	uint64_t reserved[3];
+	uint32_t nr_attach;
+	uint32_t reserved0;
+	const struct numabuf_attachinfo *attach;
+#if UINTPTR_MAX == 0xffffffffU
+	uint32_t attach_pad;	/* 8 bytes, as on 64-bit */
+#endif
+	uint64_t reserved[1];
 };
 
 /**
@@ -365,12 +426,16 @@ enum numabuf_event_type {
 	NUMABUF_EVENT_BUF_FREED = NUMABUF_CMD_BUF_FREED_NTF,
 	NUMABUF_EVENT_ALLOC_FAILED = NUMABUF_CMD_ALLOC_FAILED_NTF,
 	NUMABUF_EVENT_POOL_LOW = NUMABUF_CMD_POOL_LOW_NTF,
+	NUMABUF_EVENT_BUF_ATTACHED = NUMABUF_CMD_BUF_ATTACHED_NTF,
+	NUMABUF_EVENT_BUF_DETACHED = NUMABUF_CMD_BUF_DETACHED_NTF,
 };
 
 /**
  * struct numabuf_event - one event
  * @type:	enum numabuf_event_type
- * @buf:	buffer events and alloc-failed: what the event carried
+ * @buf:	buffer events and alloc-failed: what the event carried;
+ *		attached and detached: id and the one attachment (with
+ *		its reason, for detached)
  * @node:	pool-low: the node and its pool (node, pool_* fields)
  */
 struct numabuf_event {

@@ -6,7 +6,7 @@
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
-#     under the version node it first appeared in (NUMABUF_0.1, _0.2, _0.3),
+#     under the version node it first appeared in (NUMABUF_0.1, _0.2, _0.3, _0.4),
 #     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
@@ -83,7 +83,9 @@ fi
 # The public API, stated here independently of lib/libnumabuf.map.
 api="numabuf_addr
 numabuf_alloc
+numabuf_attach
 numabuf_close
+numabuf_detach
 numabuf_fd
 numabuf_free
 numabuf_handle
@@ -105,13 +107,17 @@ numabuf_open
 numabuf_phys
 numabuf_pool_get
 numabuf_pool_set
-numabuf_size"
+numabuf_size
+numabuf_sync"
 # Symbols added after 0.1, each with its version node.
 api_02="numabuf_pool_get
 numabuf_pool_set"
 api_03=$(echo "$api" | grep '^numabuf_nl_')
+api_04="numabuf_attach
+numabuf_detach
+numabuf_sync"
 
-version=0.3.0
+version=0.4.0
 so=$src/lib/libnumabuf.so.$version
 if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
 	[ "$(readlink "$src/lib/libnumabuf.so.0")" = "libnumabuf.so.$version" ]; then
@@ -138,7 +144,9 @@ else
 fi
 # Each symbol carries the version node it first appeared in.
 echo "$api" | while read -r f; do
-	if echo "$api_03" | grep -qx "$f"; then
+	if echo "$api_04" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.4"
+	elif echo "$api_03" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.3"
 	elif echo "$api_02" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.2"
