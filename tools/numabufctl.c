@@ -68,12 +68,14 @@ static void usage(FILE *f)
 		"                      allocations and failures by source; without\n"
 		"                      the module, memory and CPUs only (from sysfs)\n"
 		"  list [--node NODES] [--pid PID] [--uid UID|USER]\n"
-		"                      the live buffers of the system (without\n"
-		"                      CAP_SYS_ADMIN: your own, and no phys)\n"
+		"                      the live buffers of the system and the\n"
+		"                      devices each is attached to (without\n"
+		"                      CAP_SYS_ADMIN: your own, and no phys or\n"
+		"                      dma-addr)\n"
 		"  stats               totals over all nodes, and the limits (those\n"
 		"                      with CAP_NET_ADMIN)\n"
 		"  alloc --size SIZE [--node NODE] [--preferred] [--pool | --no-pool]\n"
-		"        [--verify] [--hold]\n"
+		"        [--verify] [--attach DEVICE]... [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
 		"  pool [show] [NODES] the pools of the nodes with memory\n"
 		"  pool set NODE [SIZE] [--low SIZE]\n"
@@ -90,7 +92,9 @@ static void usage(FILE *f)
 		"                      CAP_NET_ADMIN)\n"
 		"  monitor [--count N] [--timeout SECONDS]\n"
 		"                      print events as they come, one a line:\n"
-		"                      created, freed, alloc-failed, pool-low\n"
+		"                      created, freed, alloc-failed, pool-low,\n"
+		"                      attached, detached (with its reason:\n"
+		"                      request, release, driver, remove)\n"
 		"                      (CAP_SYS_ADMIN); alloc-failed is limited\n"
 		"                      per user, its 'suppressed' counts the\n"
 		"                      failures of that user not reported before;\n"
@@ -122,6 +126,15 @@ static void usage(FILE *f)
 		"      --pool          only from the node's pool\n"
 		"      --no-pool       never from a pool (by default the pool is\n"
 		"                      used when it has room)\n"
+		"  -a, --attach DEVICE map the buffer for DEVICE, a PCI address\n"
+		"                      (0000:81:00.0) or a platform device, with\n"
+		"                      the kernel's DMA API and print the address\n"
+		"                      the device sees it at (dma-addr); the\n"
+		"                      attachment lasts as long as the buffer\n"
+		"                      (with --hold, until the signal), or until a\n"
+		"                      driver binds to or unbinds from the device\n"
+		"                      or it is removed (CAP_SYS_RAWIO or\n"
+		"                      CAP_SYS_ADMIN)\n"
 		"  -H, --hold          keep the buffer until SIGINT or SIGTERM\n"
 		"      --verify        check every page's node with move_pages(2)\n"
 		"                      and contiguity with /proc/self/pagemap\n"
@@ -719,14 +732,41 @@ static const char *open_hint(int err)
 	}
 }
 
+static const char *attach_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return " (attaching lets the device read and write the"
+		       " memory: it needs CAP_SYS_RAWIO or CAP_SYS_ADMIN)";
+	case -EBUSY:
+		return " (the device is bound to vfio-pci: its DMA belongs to"
+		       " user space; map the buffer through VFIO instead)";
+	case -ERANGE:
+		return " (the device cannot reach this memory: its DMA mask"
+		       " ends below the buffer and no IOMMU translates for it;"
+		       " allocate on another node, or lower memory)";
+	case -ENODEV:
+		return " (no such PCI or platform device, or it does no DMA;"
+		       " give the name sysfs shows, e.g. 0000:81:00.0)";
+	case -EEXIST:
+		return " (already attached to it)";
+	case -ENOSPC:
+		return " (the buffer has the most attachments allowed)";
+	default:
+		return "";
+	}
+}
+
 static const char *tristate(int v)
 {
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
 
 static void print_alloc(const struct numabuf *buf, uint64_t phys,
-			uint32_t source, const struct verify_result *vr)
+			uint32_t source, const struct verify_result *vr,
+			const struct numabuf_attachinfo *ai, uint32_t n_attach)
 {
+	uint32_t i;
 	const char *src = source_name(source);
 	char size[SIZE_STRLEN];
 	struct json j;
@@ -750,6 +790,16 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 				json_bool(&j, "contiguous", vr->contiguous);
 			json_end_object(&j);
 		}
+		if (n_attach) {
+			json_begin_array(&j, "attach");
+			for (i = 0; i < n_attach; i++) {
+				json_begin_object(&j, NULL);
+				json_string(&j, "device", ai[i].device);
+				json_u64(&j, "dma-addr", ai[i].dma_addr);
+				json_end_object(&j);
+			}
+			json_end_array(&j);
+		}
 		json_end_object(&j);
 		json_finish(&j);
 	} else {
@@ -766,6 +816,9 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 			printf("verify pages %zu on_node %zu contiguous %s\n",
 			       vr->pages, vr->on_node,
 			       tristate(vr->contiguous));
+		for (i = 0; i < n_attach; i++)
+			printf("attach %s dma-addr %#" PRIx64 "\n",
+			       ai[i].device, ai[i].dma_addr);
 	}
 	fflush(stdout);
 }
@@ -789,6 +842,7 @@ static int do_alloc(int argc, char **argv)
 		{ "verify",	no_argument,		NULL, OPT_VERIFY },
 		{ "pool",	no_argument,		NULL, OPT_POOL },
 		{ "no-pool",	no_argument,		NULL, OPT_NO_POOL },
+		{ "attach",	required_argument,	NULL, 'a' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -801,12 +855,15 @@ static int do_alloc(int argc, char **argv)
 	struct numabuf_ctx *ctx;
 	struct numabuf *buf;
 	struct numabuf_bufinfo info;
+	struct numabuf_attachinfo attach[NUMABUF_ATTACH_MAX];
+	uint32_t n_attach = 0, i;
 	uint64_t size;
 	char size_text[SIZE_STRLEN];
 	sigset_t sigs;
 
+	memset(attach, 0, sizeof(attach));
 	optind = 0;	/* glibc: start over on this argv */
-	while ((c = getopt_long(argc, argv, "+s:n:PHjph", long_opts,
+	while ((c = getopt_long(argc, argv, "+s:n:PHa:jph", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -829,6 +886,16 @@ static int do_alloc(int argc, char **argv)
 			break;
 		case OPT_NO_POOL:
 			flags |= NUMABUF_F_NO_POOL;
+			break;
+		case 'a':
+			if (n_attach == NUMABUF_ATTACH_MAX)
+				return usage_error("alloc: at most %d --attach",
+						   NUMABUF_ATTACH_MAX);
+			if (!*optarg ||
+			    strlen(optarg) >= sizeof(attach[0].device))
+				return usage_error("alloc: invalid device '%s'",
+						   optarg);
+			strcpy(attach[n_attach++].device, optarg);
 			break;
 		default:
 			opt = common_option(c);
@@ -901,7 +968,19 @@ static int do_alloc(int argc, char **argv)
 		}
 	}
 
-	print_alloc(buf, info.phys, info.source, do_verify ? &vr : NULL);
+	for (i = 0; i < n_attach; i++) {
+		err = numabuf_attach(buf, attach[i].device,
+				     &attach[i].dma_addr);
+		if (err) {
+			fprintf(stderr, "%s: cannot attach the buffer to %s: "
+				"%s%s\n", prog, attach[i].device,
+				strerror(-err), attach_hint(err));
+			goto out_free;
+		}
+	}
+
+	print_alloc(buf, info.phys, info.source, do_verify ? &vr : NULL,
+		    attach, n_attach);
 	if (do_verify && (vr.on_node != vr.pages || vr.contiguous == 0)) {
 		if (vr.other_node >= 0)
 			fprintf(stderr, "%s: %zu of %zu pages are not on node "
@@ -950,16 +1029,18 @@ enum {
 	BUF_CREATED	= 1 << 10,
 	BUF_ERROR	= 1 << 11,
 	BUF_SUPPRESSED	= 1 << 12,
+	BUF_ATTACH	= 1 << 13,
 };
 
 /* The attributes of buf-get's reply and of each event, as the spec has them. */
 #define BUF_LISTED	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
 			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
-			 BUF_MAP_COUNT | BUF_PHYS | BUF_CREATED)
+			 BUF_MAP_COUNT | BUF_PHYS | BUF_CREATED | BUF_ATTACH)
 #define BUF_CREATED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
 			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
 			 BUF_CREATED)
 #define BUF_FREED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE)
+#define BUF_ATTACH_NTF	(BUF_ID | BUF_ATTACH)
 #define BUF_FAILED_NTF	(BUF_SIZE | BUF_NODE | BUF_FLAGS | BUF_PID | \
 			 BUF_UID | BUF_COMM | BUF_ERROR | BUF_SUPPRESSED)
 
@@ -1027,6 +1108,61 @@ static void put_errno(struct json *j, const char *key, uint32_t err)
 		put_str(j, key, name);
 }
 
+static const char *detach_reason(uint32_t reason)
+{
+	switch (reason) {
+	case NUMABUF_DETACH_REQUEST:
+		return "request";
+	case NUMABUF_DETACH_RELEASE:
+		return "release";
+	case NUMABUF_DETACH_DRIVER:
+		return "driver";
+	case NUMABUF_DETACH_REMOVE:
+		return "remove";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Attachments: an array "attach" of objects (device, dma-addr when known,
+ * reason in detached events) in JSON; " attach DEV[@DMA_ADDR][ reason R]"
+ * for each in text.
+ */
+static void put_attach(struct json *j, const struct numabuf_attachinfo *ai,
+		       uint32_t n)
+{
+	const char *reason;
+	uint32_t i;
+
+	if (opts.json)
+		json_begin_array(j, "attach");
+	for (i = 0; i < n; i++, ai++) {
+		reason = detach_reason(ai->reason);
+		if (opts.json) {
+			json_begin_object(j, NULL);
+			json_string(j, "device", ai->device);
+			if (ai->dma_addr)
+				json_u64(j, "dma-addr", ai->dma_addr);
+			if (reason)
+				json_string(j, "reason", reason);
+			else if (ai->reason)
+				json_u64(j, "reason", ai->reason);
+			json_end_object(j);
+			continue;
+		}
+		printf(" attach %s", ai->device);
+		if (ai->dma_addr)
+			printf("@%#" PRIx64, ai->dma_addr);
+		if (reason)
+			printf(" reason %s", reason);
+		else if (ai->reason)
+			printf(" reason %" PRIu32, ai->reason);
+	}
+	if (opts.json)
+		json_end_array(j);
+}
+
 static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		    unsigned int fields)
 {
@@ -1060,6 +1196,8 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		put_errno(j, "error", st->error);
 	if (fields & BUF_SUPPRESSED)
 		put_u64(j, "suppressed", st->suppressed);
+	if ((fields & BUF_ATTACH) && (st->nr_attach || opts.json))
+		put_attach(j, st->attach, st->nr_attach);
 	/* Released, pages still held elsewhere: still charged and counted. */
 	if (st->released) {
 		if (opts.json)
@@ -1069,9 +1207,30 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 	}
 }
 
+/*
+ * A listed buffer: its attachments are the library's only until the
+ * callback returns, so each keeps a copy (st.attach points at it only
+ * once the list is complete: the vector moves).
+ */
+struct listed_buf {
+	struct numabuf_bufstat st;
+	struct numabuf_attachinfo attach[NUMABUF_ATTACH_MAX];
+};
+
 static int buf_vec_add(const struct numabuf_bufstat *st, void *arg)
 {
-	return vec_push(arg, st);
+	struct listed_buf lb;
+	uint32_t n = st->nr_attach;
+
+	memset(&lb, 0, sizeof(lb));
+	lb.st = *st;
+	if (n > NUMABUF_ATTACH_MAX)
+		n = NUMABUF_ATTACH_MAX;
+	if (n)
+		memcpy(lb.attach, st->attach, n * sizeof(*st->attach));
+	lb.st.nr_attach = n;
+	lb.st.attach = NULL;
+	return vec_push(arg, &lb);
 }
 
 static int do_list(int argc, char **argv)
@@ -1087,8 +1246,10 @@ static int do_list(int argc, char **argv)
 	};
 	struct numabuf_buf_filter filter = { .node = -1, .pid = 0, .uid = -1 };
 	uint64_t want[LIST_WORDS(MAX_NODES)], v;
-	struct vec bufs = VEC_INIT(struct numabuf_bufstat);
-	const struct numabuf_bufstat *st;
+	struct vec bufs = VEC_INIT(struct listed_buf);
+	const struct listed_buf *lb;
+	struct numabuf_bufstat one;
+	const struct numabuf_bufstat *st = &one;
 	const char *nodes_arg = NULL;
 	struct numabuf_nl *nl;
 	struct passwd *pw;
@@ -1153,7 +1314,9 @@ static int do_list(int argc, char **argv)
 	}
 	begin_output(&j, 1);
 	for (i = 0; i < bufs.n; i++) {
-		st = vec_at(&bufs, i);
+		lb = vec_at(&bufs, i);
+		one = lb->st;
+		one.attach = lb->attach;
 		if (nodes_arg && (st->node < 0 || st->node >= MAX_NODES ||
 				  !list_test(want, (unsigned int)st->node)))
 			continue;
@@ -1555,6 +1718,16 @@ static int monitor_event(const struct numabuf_event *ev, void *arg)
 	case NUMABUF_EVENT_POOL_LOW:
 		name = "pool-low";
 		text = "pool-low";
+		break;
+	case NUMABUF_EVENT_BUF_ATTACHED:
+		name = "buf-attached";
+		text = "attached";
+		fields = BUF_ATTACH_NTF;
+		break;
+	case NUMABUF_EVENT_BUF_DETACHED:
+		name = "buf-detached";
+		text = "detached";
+		fields = BUF_ATTACH_NTF;
 		break;
 	default:
 		return 0;
