@@ -135,7 +135,7 @@ struct numabuf_buf {
 	char comm[TASK_COMM_LEN];
 	u64 created;
 	struct list_head attachments;
-	spinlock_t attach_lock;
+	spinlock_t attach_lock;	/* guards @attachments for readers */
 	unsigned int nr_attach;
 };
 
