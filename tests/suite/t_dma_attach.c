@@ -541,7 +541,7 @@ NB_TEST_TIMEOUT(dma_round_trip,
 	if (!translate()) {
 		if (!buf_low(fd, 2 * NB_MIB, &a)) {
 			edu_close(&e);
-			nb_skip("passthrough: no buffer below 4 GiB (NUMABUF_F_DMA32 not there or no such memory): the below-4-GiB round trip was not run; the ERANGE checks passed");
+			nb_skip("no IOMMU translation and no buffer below 4 GiB (NUMABUF_F_DMA32 not there or no such memory): the below-4-GiB round trip was not run; the ERANGE checks passed");
 		}
 		NB_CHECK(buf_low(fd, 2 * NB_MIB, &b), "a second DMA32 buffer");
 		da = nb_attach_ok(fd, a.handle, EDU, a.len);
@@ -659,7 +659,7 @@ NB_TEST(dma_attach_args,
 		buf_del(&b);
 		if (!buf_low(fd, 64 * NB_KIB, &b)) {
 			close(fd);
-			nb_skip("passthrough: no buffer below 4 GiB (NUMABUF_F_DMA32 not there): the argument checks passed, EEXIST and buf-get not checked");
+			nb_skip("no IOMMU translation and no buffer below 4 GiB (NUMABUF_F_DMA32 not there): the argument checks passed, EEXIST and buf-get not checked");
 		}
 	}
 	d1 = nb_attach_ok(fd, b.handle, EDU, b.len);
@@ -845,7 +845,7 @@ static struct buf buf_for_edu(int fd)
 	struct buf b;
 
 	if (!buf_for_edu_try(fd, &b))
-		nb_skip("passthrough: no buffer below 4 GiB (NUMABUF_F_DMA32 not there) for the 32-bit edu");
+		nb_skip("no IOMMU translation and no buffer below 4 GiB (NUMABUF_F_DMA32 not there) for the 32-bit edu");
 	return b;
 }
 
@@ -866,7 +866,7 @@ NB_TEST(dma_attach_vfio_ebusy,
 		nb_skip("no vfio-pci module on this kernel");
 	low = buf_for_edu_try(fd, &b);
 	if (!low) {
-		nb_note("passthrough: no buffer below 4 GiB: no attachment for vfio-pci's bind to end");
+		nb_note("no IOMMU translation and no buffer below 4 GiB: no attachment for vfio-pci's bind to end");
 		b = buf_new(fd, 2 * NB_MIB, EDU_NODE, 0);
 	}
 	ev = events_open();
