@@ -6,7 +6,7 @@
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
-#     under the version node it first appeared in (NUMABUF_0.1, _0.2, _0.3),
+#     under the version node it first appeared in (NUMABUF_0.1 to _0.4),
 #     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
@@ -83,7 +83,9 @@ fi
 # The public API, stated here independently of lib/libnumabuf.map.
 api="numabuf_addr
 numabuf_alloc
+numabuf_alloc_near
 numabuf_close
+numabuf_device_node
 numabuf_fd
 numabuf_free
 numabuf_handle
@@ -110,8 +112,10 @@ numabuf_size"
 api_02="numabuf_pool_get
 numabuf_pool_set"
 api_03=$(echo "$api" | grep '^numabuf_nl_')
+api_04="numabuf_alloc_near
+numabuf_device_node"
 
-version=0.3.0
+version=0.4.0
 so=$src/lib/libnumabuf.so.$version
 if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
 	[ "$(readlink "$src/lib/libnumabuf.so.0")" = "libnumabuf.so.$version" ]; then
@@ -138,7 +142,9 @@ else
 fi
 # Each symbol carries the version node it first appeared in.
 echo "$api" | while read -r f; do
-	if echo "$api_03" | grep -qx "$f"; then
+	if echo "$api_04" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.4"
+	elif echo "$api_03" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.3"
 	elif echo "$api_02" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.2"
