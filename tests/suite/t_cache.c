@@ -85,10 +85,11 @@ static int nb_pte_open(void)
 	NB_CHECK(sscanf(ans, "wb %x wc %x uc %x", &nb_type_bits[0],
 			&nb_type_bits[1], &nb_type_bits[2]) == 3,
 		 "nb_pte answered '%s'", ans);
-	NB_CHECK(nb_type_bits[0] == 0 && nb_type_bits[1] != nb_type_bits[2] &&
-		 nb_type_bits[1] && nb_type_bits[2],
-		 "WC and UC bits %#x and %#x: is PAT off?", nb_type_bits[1],
-		 nb_type_bits[2]);
+	NB_CHECK(nb_type_bits[1] && nb_type_bits[2],
+		 "WC and UC bits %#x and %#x: no cache bits at all",
+		 nb_type_bits[1], nb_type_bits[2]);
+	if (nb_type_bits[1] == nb_type_bits[2])
+		nb_note("PAT is off: WC maps as UC- (bits %#x)", nb_type_bits[1]);
 	return fd;
 }
 
