@@ -269,6 +269,8 @@ expect alloc_zero_size 2 'is zero' -- alloc --size 0
 expect alloc_bad_node 2 "invalid node 'x'" -- alloc --size 4K --node x
 expect alloc_neg_node 2 "invalid node '-1'" -- alloc --size 4K --node -1
 expect alloc_extra_arg 2 "unexpected argument" -- alloc --size 4K frob
+expect alloc_near_and_node 2 '--node and --near exclude each other' -- alloc --size 4K --near 0000:00:00.0 --node 0
+expect alloc_wc_and_uc 2 '--wc and --uc exclude each other' -- alloc --size 4K --wc --uc
 
 NUMABUF_DEVICE=$tmp/missing/numabuf
 export NUMABUF_DEVICE
@@ -277,6 +279,11 @@ expect alloc_no_device 1 "cannot open $tmp/missing/numabuf: No such file or dire
 NUMABUF_DEVICE=/dev/null
 expect alloc_not_numabuf 1 'cannot allocate 4MiB on node local: Inappropriate ioctl' \
 	-- -j alloc --size 4M
+# --near looks the device up in sysfs before asking the module.
+expect alloc_near_missing 1 "device 'no-such-device': No such device" \
+	-- alloc --size 4K --near no-such-device
+expect alloc_near_bad_name 1 "device '../x': Invalid argument" \
+	-- alloc --size 4K --near ../x
 unset NUMABUF_DEVICE
 
 # The control-plane commands with bad arguments: usage errors (exit 2)
