@@ -3,6 +3,9 @@
 #
 #   make module KVER=<release>   module for one kernel -> build/<release>/numabuf.ko
 #   make modules                 module for every installed kernel with headers
+#   make test-modules KVER=<release> [KDIR=<tree>]
+#                                the suite's test modules (tests/modules)
+#                                -> build/<release>/tests/modules/
 #   make lint                    checkpatch --strict, sparse and W=1 on each kernel
 #   make check                   the whole suite in QEMU guests on 6.1 and 6.12
 #   make demo                    one guest: load the module, a buffer on each node
@@ -22,7 +25,9 @@ KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
-.PHONY: all module modules lib tools lint check demo bench deps install clean
+TESTMODSRC := $(wildcard tests/modules/Kbuild tests/modules/*.c tests/modules/*.h)
+
+.PHONY: all module modules test-modules lib tools lint check demo bench deps install clean
 
 all: module lib tools
 
@@ -33,6 +38,13 @@ module:
 	@mkdir -p $(MODDIR)
 	@cp --parents -u $(KSRC) $(MODDIR)/
 	$(MAKE) -C $(KDIR) M=$(MODDIR) $(KBUILD_ARGS) modules
+
+# Built like the module, in a copy per kernel.
+test-modules:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no kernel headers for '$(KVER)'" >&2; exit 1; }
+	@mkdir -p $(MODDIR)
+	@cp --parents -u $(TESTMODSRC) $(MODDIR)/
+	$(MAKE) -C $(KDIR) M=$(MODDIR)/tests/modules $(KBUILD_ARGS) modules
 
 modules:
 	@for k in $(KVERS); do $(MAKE) --no-print-directory module KVER=$$k || exit 1; done

@@ -22,6 +22,12 @@
  *   range_max_tries windows are handed to alloc_contig_range() per
  *   request.  Who may take ranges, and how often: range.c.
  *
+ * NUMABUF_F_DMA32 keeps the whole buffer below 4 GiB: the page allocator is
+ * asked for GFP_DMA32 memory (a node without a DMA32 zone has none), ranges
+ * come from ZONE_DMA32 only, and a pool serves such a buffer only when all
+ * its memory lies below 4 GiB (pool.c).  Whatever the source, the last
+ * byte is checked once more before the buffer is handed out.
+ *
  * Buffers of 2 MiB or more start on a 2 MiB boundary and buffers of 1 GiB
  * or more on a 1 GiB boundary, so that they can be mapped with huge pages.
  * A buddy block is aligned to its own size, which covers the first rule.
@@ -160,6 +166,13 @@ static const enum zone_type numabuf_range_zones[] = {
 #endif
 };
 
+/* The zones of a NUMABUF_F_DMA32 range: none without ZONE_DMA32. */
+static const enum zone_type numabuf_range_zones_dma32[] = {
+#ifdef CONFIG_ZONE_DMA32
+	ZONE_DMA32,
+#endif
+};
+
 static void numabuf_range_free(unsigned long pfn, unsigned long nr_pages)
 {
 	numabuf_pages_free(pfn_to_page(pfn), nr_pages);
@@ -292,6 +305,7 @@ static struct page *numabuf_range_zone_scan(struct zone *zone,
  * @nr_pages:	pages wanted
  * @align:	alignment of the first pfn, a power of two
  * @node:	node to take them from
+ * @dma32:	from ZONE_DMA32 only (NUMABUF_F_DMA32)
  *
  * ZONE_NORMAL is scanned first, then ZONE_DMA32; a window refused with
  * EBUSY (something unmovable, or only busy for a moment) is followed by
@@ -306,23 +320,29 @@ static struct page *numabuf_range_zone_scan(struct zone *zone,
  * killed.
  */
 struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
-				 int node)
+				 int node, bool dma32)
 {
 	struct numabuf_range_scan rs = {
 		.tries = max(READ_ONCE(range_max_tries), 1U),
 	};
+	const enum zone_type *zones = numabuf_range_zones;
+	unsigned int i, nr_zones = ARRAY_SIZE(numabuf_range_zones);
 	pg_data_t *pgdat = NODE_DATA(node);
 	struct page *page = NULL;
 	struct zone *zone;
-	unsigned int i;
+
+	if (dma32) {
+		zones = numabuf_range_zones_dma32;
+		nr_zones = ARRAY_SIZE(numabuf_range_zones_dma32);
+	}
 
 	if (nr_pages > node_present_pages(node))
 		return ERR_PTR(-ENOMEM);
 
 	if (mutex_lock_killable(&numabuf_range_locks[node]))
 		return ERR_PTR(-EINTR);
-	for (i = 0; i < ARRAY_SIZE(numabuf_range_zones) && !page; i++) {
-		zone = &pgdat->node_zones[numabuf_range_zones[i]];
+	for (i = 0; i < nr_zones && !page; i++) {
+		zone = &pgdat->node_zones[zones[i]];
 		if (!populated_zone(zone))
 			continue;
 		page = numabuf_range_zone_scan(zone, nr_pages, align, node,
@@ -360,8 +380,9 @@ static unsigned long numabuf_align_pages(unsigned long nr_pages)
  * was asked (once per request), then 1 or its errno.
  */
 static int numabuf_general_alloc(struct numabuf_buf *buf, int node,
-				 int *range)
+				 u32 flags, int *range)
 {
+	const bool dma32 = flags & NUMABUF_F_DMA32;
 	/*
 	 * Not movable: these pages are pinned for their whole life.
 	 * ACCOUNT: charged to the caller's memory cgroup.
@@ -373,7 +394,8 @@ static int numabuf_general_alloc(struct numabuf_buf *buf, int node,
 	struct page *page;
 
 	if (buf->nr_pages <= MAX_ORDER_NR_PAGES) {
-		page = numabuf_pages_alloc(buf->nr_pages, node, gfp);
+		page = numabuf_pages_alloc(buf->nr_pages, node,
+					   dma32 ? gfp | __GFP_DMA32 : gfp);
 		if (!page)
 			return -ENOMEM;
 		buf->source = NUMABUF_SOURCE_PAGES;
@@ -384,7 +406,7 @@ static int numabuf_general_alloc(struct numabuf_buf *buf, int node,
 			return *range;
 		page = numabuf_range_alloc(buf->nr_pages,
 					   numabuf_align_pages(buf->nr_pages),
-					   node);
+					   node, dma32);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		buf->source = NUMABUF_SOURCE_RANGE;
@@ -403,14 +425,37 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags,
 		return -ENOMEM;
 
 	if (!(flags & NUMABUF_F_NO_POOL)) {
-		ret = numabuf_pool_alloc(buf, node, flags & NUMABUF_F_POOL);
+		ret = numabuf_pool_alloc(buf, node, flags);
 		if (!ret || ret == -EINTR || (flags & NUMABUF_F_POOL))
-			return ret;
+			goto check;
 	}
-	ret = numabuf_general_alloc(buf, node, range);
+	ret = numabuf_general_alloc(buf, node, flags, range);
 	numabuf_stats_alloc(node, buf->nr_pages <= MAX_ORDER_NR_PAGES ?
 			    NUMABUF_SOURCE_PAGES : NUMABUF_SOURCE_RANGE, ret);
+check:
+	/* The last word on NUMABUF_F_DMA32, whatever the source did. */
+	if (!ret && (flags & NUMABUF_F_DMA32) &&
+	    !numabuf_below_4g(buf->page, buf->nr_pages)) {
+		numabuf_mem_unalloc(buf);
+		ret = -ENOMEM;
+	}
 	return ret;
+}
+
+/**
+ * numabuf_mem_unalloc - give back the memory of a buffer never handed out
+ * @buf:	buffer whose memory numabuf_mem_alloc() just gave, untouched
+ *		since (still zero) and never mapped
+ */
+void numabuf_mem_unalloc(struct numabuf_buf *buf)
+{
+	if (buf->source == NUMABUF_SOURCE_POOL)
+		numabuf_pool_unalloc(buf);
+	else
+		numabuf_pages_free(buf->page, buf->nr_pages);
+	buf->page = NULL;
+	buf->source = 0;
+	buf->pool_region = NULL;
 }
 
 /**
@@ -426,6 +471,9 @@ static int numabuf_node_alloc(struct numabuf_buf *buf, int node, u32 flags,
  * A request that needs a range (above 4 MiB, its pool full or not used)
  * and may not take one fails with the reason, EPERM or EAGAIN, rather
  * than ENOMEM, unless another node's pool served it.
+ *
+ * NUMABUF_F_DMA32: only memory below 4 GiB; a node that has none fails
+ * with -ENOMEM like a full one.
  *
  * Return: 0, -ENOMEM, -EPERM or -EAGAIN (see range.c), -EDQUOT over the
  * user's pool quota with NUMABUF_F_POOL, or -EINTR when the caller was

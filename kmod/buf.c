@@ -88,7 +88,8 @@ void numabuf_buf_exit(void)
  *
  * Return: 0, -EDQUOT or -ENOMEM when a limit is reached, -ENOMEM when
  * the node (or with NUMABUF_F_PREFERRED, the system) has no free block
- * that large, -EINTR when the caller was killed while waiting for one.
+ * that large, -EINTR when the caller was killed while waiting for one, or
+ * what setting the memory type of NUMABUF_F_WC / _UC failed with.
  */
 int numabuf_buf_create(u64 bytes, int node, u32 flags,
 		       struct numabuf_buf **bufp)
@@ -115,9 +116,12 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	ret = numabuf_mem_alloc(buf, node, flags);
 	if (ret)
 		goto err_uncharge;
+	buf->flags = flags;
+	ret = numabuf_buf_cache_set(buf);
+	if (ret)
+		goto err_unalloc;
 
 	kref_init(&buf->ref);
-	buf->flags = flags;
 	atomic_set(&buf->map_count, 0);
 	INIT_LIST_HEAD(&buf->held_link);
 	INIT_LIST_HEAD(&buf->attachments);
@@ -134,6 +138,8 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	*bufp = buf;
 	return 0;
 
+err_unalloc:
+	numabuf_mem_unalloc(buf);
 err_uncharge:
 	numabuf_uncharge(&buf->charge);
 err_id:
@@ -197,6 +203,15 @@ static bool numabuf_buf_pages_held(struct numabuf_buf *buf)
  */
 static void numabuf_buf_retire(struct numabuf_buf *buf, bool here)
 {
+	/*
+	 * NUMABUF_F_WC / _UC memory is write-back again before anyone else
+	 * can have it, and before a pool zeroes it.  Memory that cannot be
+	 * is lost rather than reused with the wrong type (cache.c).
+	 */
+	if (numabuf_buf_cache_restore(buf)) {
+		numabuf_buf_destroy(buf);
+		return;
+	}
 	if (buf->source == NUMABUF_SOURCE_POOL) {
 		/* The pool destroys the buffer once its memory is clean. */
 		numabuf_pool_free(buf, here);

@@ -55,6 +55,56 @@ static inline bool numabuf_huge_map_supported(void)
 }
 
 /*
+ * NUMABUF_F_WC and NUMABUF_F_UC change the memory type of the kernel's
+ * linear mapping of a buffer (cache.c): set_memory_wc(), set_memory_uc()
+ * and set_memory_wb(), exported on x86 only.  Elsewhere the flags are
+ * refused with EOPNOTSUPP.
+ */
+#ifdef CONFIG_X86
+#include <asm/set_memory.h>
+#define NUMABUF_HAVE_SET_MEMORY_WC
+
+static inline int numabuf_set_memory_wc(unsigned long addr, int numpages)
+{
+	return set_memory_wc(addr, numpages);
+}
+
+static inline int numabuf_set_memory_uc(unsigned long addr, int numpages)
+{
+	return set_memory_uc(addr, numpages);
+}
+
+static inline int numabuf_set_memory_wb(unsigned long addr, int numpages)
+{
+	return set_memory_wb(addr, numpages);
+}
+#else
+static inline int numabuf_set_memory_wc(unsigned long addr, int numpages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int numabuf_set_memory_uc(unsigned long addr, int numpages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int numabuf_set_memory_wb(unsigned long addr, int numpages)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+static inline bool numabuf_cache_modes_supported(void)
+{
+#ifdef NUMABUF_HAVE_SET_MEMORY_WC
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
  * A dump's parsed request attributes: in struct genl_info since 6.7
  * (genl_info_dump()), in struct genl_dumpit_info itself before.
  */

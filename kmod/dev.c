@@ -118,6 +118,11 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 		return -EINVAL;
 	if ((arg.flags & NUMABUF_F_HUGE_MAP) && !numabuf_huge_map_supported())
 		return -EOPNOTSUPP;
+	if ((arg.flags & NUMABUF_F_WC) && (arg.flags & NUMABUF_F_UC))
+		return -EINVAL;
+	if ((arg.flags & (NUMABUF_F_WC | NUMABUF_F_UC)) &&
+	    !numabuf_cache_modes_supported())
+		return -EOPNOTSUPP;
 	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
 		return -EINVAL;
 	if (!arg.length || arg.length > U64_MAX - PAGE_SIZE + 1)

@@ -232,6 +232,9 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma)
 		goto err_put;
 	}
 
+	/* NUMABUF_F_WC / _UC: the type the linear mapping has too. */
+	vma->vm_page_prot = numabuf_buf_pgprot(buf, vma->vm_page_prot);
+
 #ifdef NUMABUF_HAVE_HUGE_MAP
 	if (buf->flags & NUMABUF_F_HUGE_MAP) {
 		/*

@@ -8,9 +8,11 @@
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
 #include <linux/kref.h>
+#include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -210,6 +212,12 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 	return (u64)buf->nr_pages << PAGE_SHIFT;
 }
 
+/* Do @nr_pages pages from @page all lie below 4 GiB (NUMABUF_F_DMA32)? */
+static inline bool numabuf_below_4g(struct page *page, unsigned long nr_pages)
+{
+	return (u64)page_to_pfn(page) + nr_pages <= (SZ_4G >> PAGE_SHIFT);
+}
+
 /* account.c */
 int numabuf_charge(struct numabuf_charge *c, u64 bytes);
 void numabuf_uncharge(struct numabuf_charge *c);
@@ -226,8 +234,9 @@ void numabuf_alloc_exit(void);
 struct page *numabuf_pages_alloc(unsigned long nr_pages, int node, gfp_t gfp);
 void numabuf_pages_free(struct page *page, unsigned long nr_pages);
 struct page *numabuf_range_alloc(unsigned long nr_pages, unsigned long align,
-				 int node);
+				 int node, bool dma32);
 int numabuf_mem_alloc(struct numabuf_buf *buf, int node, u32 flags);
+void numabuf_mem_unalloc(struct numabuf_buf *buf);
 bool numabuf_clear_pages(struct page *page, unsigned long first,
 			 unsigned long nr_pages, unsigned long *done);
 
@@ -238,7 +247,8 @@ void numabuf_range_exit(void);
 /* pool.c */
 int numabuf_pool_init(void);
 void numabuf_pool_exit(void);
-int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only);
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node, u32 flags);
+void numabuf_pool_unalloc(struct numabuf_buf *buf);
 void numabuf_pool_free(struct numabuf_buf *buf, bool here);
 int numabuf_pool_resize(int node, u64 bytes);
 void numabuf_pool_get(int node, struct numabuf_pool_stat *st);
@@ -257,6 +267,11 @@ void numabuf_buf_destroy(struct numabuf_buf *buf);
 int numabuf_bufs_walk(unsigned long *id, unsigned long budget,
 		      int (*fn)(const struct numabuf_buf *buf, void *arg),
 		      void *arg);
+
+/* cache.c: NUMABUF_F_WC and NUMABUF_F_UC */
+pgprot_t numabuf_buf_pgprot(const struct numabuf_buf *buf, pgprot_t prot);
+int numabuf_buf_cache_set(struct numabuf_buf *buf);
+int numabuf_buf_cache_restore(struct numabuf_buf *buf);
 
 /* mmap.c */
 struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,

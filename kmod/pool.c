@@ -344,10 +344,32 @@ static bool numabuf_pool_fell_low(struct numabuf_node_pool *pool)
 }
 
 /**
+ * numabuf_pool_below_4g - does all of the pool's memory lie below 4 GiB?
+ * @pool:	the pool, locked
+ *
+ * A region is naturally aligned and at most 1 GiB, so it lies wholly on
+ * one side of 4 GiB.
+ */
+static bool numabuf_pool_below_4g(struct numabuf_node_pool *pool)
+{
+	struct numabuf_region *r;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry(r, &pool->regions, link)
+		if (!numabuf_below_4g(pfn_to_page(r->pfn), 1UL << r->order))
+			return false;
+	return true;
+}
+
+/**
  * numabuf_pool_alloc - a buffer's memory from its node's pool
  * @buf:	buffer with @nr_pages set; @page and @pool_region are set
  * @node:	node with memory
- * @only:	the caller has no other source (NUMABUF_F_POOL)
+ * @flags:	NUMABUF_F_*: with NUMABUF_F_POOL the pool is the only
+ *		source; NUMABUF_F_DMA32 is served only by a pool whose
+ *		regions all lie below 4 GiB (else -ENOMEM, as if it were
+ *		full), which keeps the pool's buddy allocator unaware of
+ *		addresses
  *
  * The memory is already zero.  Memory still being zeroed is not waited
  * for.  A failure counts in the node's statistics when the pool has
@@ -356,9 +378,10 @@ static bool numabuf_pool_fell_low(struct numabuf_node_pool *pool)
  * Return: 0, -EDQUOT over the user's pool quota, or -ENOMEM when the
  * pool has no free block large enough.
  */
-int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
+int numabuf_pool_alloc(struct numabuf_buf *buf, int node, u32 flags)
 {
 	struct numabuf_node_pool *pool = numabuf_pools[node];
+	bool only = flags & NUMABUF_F_POOL;
 	struct page *page = NULL;
 	bool fell = false;
 	int ret;
@@ -376,7 +399,9 @@ int numabuf_pool_alloc(struct numabuf_buf *buf, int node, bool only)
 	if (ret)
 		goto out;
 	spin_lock(&pool->lock);
-	page = numabuf_pool_take(pool, buf->nr_pages, &buf->pool_region);
+	if (!(flags & NUMABUF_F_DMA32) || numabuf_pool_below_4g(pool))
+		page = numabuf_pool_take(pool, buf->nr_pages,
+					 &buf->pool_region);
 	fell = page && numabuf_pool_fell_low(pool);
 	spin_unlock(&pool->lock);
 	if (page) {
@@ -417,12 +442,12 @@ void numabuf_pool_set_low(int node, u64 bytes)
 static void numabuf_pool_trim(struct numabuf_node_pool *pool);
 
 /*
- * A clean buffer's memory back to the free lists; the buffer goes.  What
- * is above the pool's target (it was shrunk while the buffer lived) goes
- * back to the page allocator.
+ * A clean buffer's memory back to the free lists.  Returns whether the
+ * pool is above its target (it was shrunk while the buffer lived): the
+ * caller then trims it, giving the excess back to the page allocator.
  */
-static void numabuf_pool_put_clean(struct numabuf_node_pool *pool,
-				   struct numabuf_buf *buf, bool dirty)
+static bool numabuf_pool_put(struct numabuf_node_pool *pool,
+			     struct numabuf_buf *buf, bool dirty)
 {
 	bool above;
 
@@ -435,7 +460,33 @@ static void numabuf_pool_put_clean(struct numabuf_node_pool *pool,
 	numabuf_pool_fell_low(pool);	/* rearms the event when back up */
 	above = pool->nr_pages > pool->target;
 	spin_unlock(&pool->lock);
+	return above;
+}
+
+/* The same, and the buffer goes. */
+static void numabuf_pool_put_clean(struct numabuf_node_pool *pool,
+				   struct numabuf_buf *buf, bool dirty)
+{
+	bool above = numabuf_pool_put(pool, buf, dirty);
+
 	numabuf_buf_destroy(buf);
+	if (above)
+		numabuf_pool_trim(pool);
+}
+
+/**
+ * numabuf_pool_unalloc - undo numabuf_pool_alloc()
+ * @buf:	buffer that numabuf_pool_alloc() just gave memory, which is
+ *		still zero and was never mapped; the buffer itself stays
+ *
+ * For a buffer that fails before it is created (numabuf_mem_unalloc()).
+ */
+void numabuf_pool_unalloc(struct numabuf_buf *buf)
+{
+	struct numabuf_node_pool *pool = numabuf_pools[page_to_nid(buf->page)];
+	bool above = numabuf_pool_put(pool, buf, false);
+
+	numabuf_pool_uncharge(&buf->charge);
 	if (above)
 		numabuf_pool_trim(pool);
 }
@@ -622,7 +673,7 @@ static struct numabuf_region *numabuf_region_create(struct numabuf_node_pool *po
 		if (!page)
 			page = ERR_PTR(-ENOMEM);
 	} else {
-		page = numabuf_range_alloc(nr, nr, pool->node);
+		page = numabuf_range_alloc(nr, nr, pool->node, false);
 	}
 	if (IS_ERR(page)) {
 		numabuf_region_free(r);

@@ -143,6 +143,39 @@ int numabuf_fd(const struct numabuf_ctx *ctx);
 int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
 		  unsigned int flags, struct numabuf **buf);
 
+/* ---- near a device ------------------------------------------------------ */
+
+/*
+ * The NUMA node of @device, a name as sysfs shows it under
+ * /sys/bus/BUS/devices/ (a PCI address such as "0000:81:00.0", a platform
+ * device's name), from its numa_node attribute: *node is the node, or -1
+ * when the device has none (the attribute says -1, or there is none).
+ * Returns 0, -EINVAL for a name that is empty, too long
+ * (NUMABUF_DEVICE_NAME_MAX with its NUL) or contains '/' or "..",
+ * -ENODEV when no bus has such a device, or another -errno from sysfs.
+ */
+int numabuf_device_node(const char *device, int *node);
+
+/* numabuf_alloc_near() placed the buffer on the caller's node instead. */
+#define NUMABUF_NEAR_NO_NODE	1
+
+/*
+ * numabuf_alloc() on the node of @device (numabuf_device_node()): strict
+ * placement there unless @flags has NUMABUF_F_PREFERRED, as for
+ * numabuf_alloc().  A device with no node (-1, common on machines whose
+ * firmware gives none) cannot say where it is: the buffer is then
+ * allocated on the caller's node (NUMABUF_NODE_LOCAL, with @flags as
+ * given) and the call returns NUMABUF_NEAR_NO_NODE, a positive value,
+ * with *buf set, to say so.
+ *
+ * Returns 0 or NUMABUF_NEAR_NO_NODE with *buf set, or -errno: -ENODEV
+ * no such device, -EINVAL a bad name (see numabuf_device_node()), and
+ * everything numabuf_alloc() returns.  Test for failure with ret < 0.
+ */
+int numabuf_alloc_near(struct numabuf_ctx *ctx, size_t size,
+		       const char *device, unsigned int flags,
+		       struct numabuf **buf);
+
 /*
  * Unmap the buffer, release its handle and free @buf.  @buf is invalid
  * afterwards even when the return value is negative (the kernel refused to

@@ -182,6 +182,11 @@ for sel in "${kernels[@]}"; do
 		record "$kver module build" 0 1 0 "make module failed"
 		continue
 	fi
+	# The suite's test modules (tests/modules: nb_pte for t_cache).
+	if ! make -C "$top" test-modules KVER="$kver" ${kdir:+KDIR="$kdir"}; then
+		record "$kver test modules build" 0 1 0 "make test-modules failed"
+		continue
+	fi
 
 	# The suite on the plain machine, then the device DMA tests
 	# (t_dma_*) on guest-run's --dma machine, with the IOMMU translating

@@ -34,6 +34,10 @@
 #define OPT_VERIFY	1000
 #define OPT_POOL	1001
 #define OPT_NO_POOL	1002
+#define OPT_NEAR	1003
+#define OPT_DMA32	1004
+#define OPT_WC		1005
+#define OPT_UC		1006
 #define OPT_LOW		1003
 #define OPT_MAX		1004
 #define OPT_MAX_USER	1005
@@ -74,8 +78,9 @@ static void usage(FILE *f)
 		"                      dma-addr)\n"
 		"  stats               totals over all nodes, and the limits (those\n"
 		"                      with CAP_NET_ADMIN)\n"
-		"  alloc --size SIZE [--node NODE] [--preferred] [--pool | --no-pool]\n"
-		"        [--verify] [--attach DEVICE]... [--hold]\n"
+		"  alloc --size SIZE [--node NODE | --near DEVICE] [--preferred]\n"
+		"        [--pool | --no-pool] [--dma32] [--wc | --uc] [--verify]\n"
+		"        [--attach DEVICE]... [--hold]\n"
 		"                      allocate a buffer, print it, free it\n"
 		"  pool [show] [NODES] the pools of the nodes with memory\n"
 		"  pool set NODE [SIZE] [--low SIZE]\n"
@@ -126,6 +131,14 @@ static void usage(FILE *f)
 		"      --pool          only from the node's pool\n"
 		"      --no-pool       never from a pool (by default the pool is\n"
 		"                      used when it has room)\n"
+		"      --near DEVICE   on the node of DEVICE, a name under\n"
+		"                      /sys/bus/*/devices (0000:81:00.0); one with\n"
+		"                      no node gives the node of the CPU\n"
+		"                      numabufctl runs on, and says so\n"
+		"      --dma32         all of the buffer below 4 GiB, for devices\n"
+		"                      with 32-bit DMA\n"
+		"      --wc, --uc      map it write-combining or uncached (the\n"
+		"                      kernel's own mapping of the memory too)\n"
 		"  -a, --attach DEVICE map the buffer for DEVICE, a PCI address\n"
 		"                      (0000:81:00.0) or a platform device, with\n"
 		"                      the kernel's DMA API and print the address\n"
@@ -710,10 +723,25 @@ static const char *alloc_hint(int err)
 		       " CAP_SYS_ADMIN (or the module parameter"
 		       " range_users=1); ask the admin for a pool:"
 		       " numabufctl pool set NODE SIZE, then --pool)";
+	case -EOPNOTSUPP:
+		return " (not on this kernel or architecture: --wc and --uc"
+		       " need x86)";
 	case -EAGAIN:
 		return " (too many buffers above 4 MiB outside a pool this"
 		       " second: the module parameter range_rate; try again"
 		       " later, or use a pool: --pool)";
+	default:
+		return "";
+	}
+}
+
+static const char *near_hint(int err)
+{
+	switch (err) {
+	case -ENODEV:
+		return " (no such device under /sys/bus/*/devices)";
+	case -EINVAL:
+		return " (a device name as sysfs shows it, such as 0000:81:00.0)";
 	default:
 		return "";
 	}
@@ -762,8 +790,13 @@ static const char *tristate(int v)
 	return v > 0 ? "yes" : v == 0 ? "no" : "unknown";
 }
 
+/*
+ * @near: the device of --near, else NULL; @dev_node: its node, -1 for
+ * none (then the buffer is on the caller's node).
+ */
 static void print_alloc(const struct numabuf *buf, uint64_t phys,
-			uint32_t source, const struct verify_result *vr,
+			uint32_t source, const char *near, int dev_node,
+			const struct verify_result *vr,
 			const struct numabuf_attachinfo *ai, uint32_t n_attach)
 {
 	uint32_t i;
@@ -780,6 +813,13 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 			json_u64(&j, "phys", phys);
 		if (src)
 			json_string(&j, "source", src);
+		if (near) {
+			json_string(&j, "device", near);
+			if (dev_node < 0)
+				json_null(&j, "device-node");
+			else
+				json_int(&j, "device-node", dev_node);
+		}
 		if (vr) {
 			json_begin_object(&j, "verify");
 			json_u64(&j, "pages", vr->pages);
@@ -811,6 +851,10 @@ static void print_alloc(const struct numabuf *buf, uint64_t phys,
 			printf("-");
 		if (src)
 			printf(" source %s", src);
+		if (near && dev_node < 0)
+			printf(" device %s device-node -", near);
+		else if (near)
+			printf(" device %s device-node %d", near, dev_node);
 		printf("\n");
 		if (vr)
 			printf("verify pages %zu on_node %zu contiguous %s\n",
@@ -843,14 +887,19 @@ static int do_alloc(int argc, char **argv)
 		{ "pool",	no_argument,		NULL, OPT_POOL },
 		{ "no-pool",	no_argument,		NULL, OPT_NO_POOL },
 		{ "attach",	required_argument,	NULL, 'a' },
+		{ "near",	required_argument,	NULL, OPT_NEAR },
+		{ "dma32",	no_argument,		NULL, OPT_DMA32 },
+		{ "wc",		no_argument,		NULL, OPT_WC },
+		{ "uc",		no_argument,		NULL, OPT_UC },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "pretty",	no_argument,		NULL, 'p' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	const char *size_arg = NULL, *node_arg = "local", *path;
+	const char *size_arg = NULL, *node_arg = NULL, *near = NULL, *path;
 	unsigned int flags = 0;
-	int node, do_hold = 0, do_verify = 0, c, opt, err, ret = EXIT_FAILURE;
+	int node, dev_node = -1, do_hold = 0, do_verify = 0, c, opt, err;
+	int ret = EXIT_FAILURE;
 	struct verify_result vr;
 	struct numabuf_ctx *ctx;
 	struct numabuf *buf;
@@ -897,6 +946,18 @@ static int do_alloc(int argc, char **argv)
 						   optarg);
 			strcpy(attach[n_attach++].device, optarg);
 			break;
+		case OPT_NEAR:
+			near = optarg;
+			break;
+		case OPT_DMA32:
+			flags |= NUMABUF_F_DMA32;
+			break;
+		case OPT_WC:
+			flags |= NUMABUF_F_WC;
+			break;
+		case OPT_UC:
+			flags |= NUMABUF_F_UC;
+			break;
 		default:
 			opt = common_option(c);
 			if (opt >= 0)
@@ -910,6 +971,12 @@ static int do_alloc(int argc, char **argv)
 		return usage_error("alloc: --size is required");
 	if ((flags & NUMABUF_F_POOL) && (flags & NUMABUF_F_NO_POOL))
 		return usage_error("alloc: --pool and --no-pool exclude each other");
+	if ((flags & NUMABUF_F_WC) && (flags & NUMABUF_F_UC))
+		return usage_error("alloc: --wc and --uc exclude each other");
+	if (near && node_arg)
+		return usage_error("alloc: --node and --near exclude each other");
+	if (!node_arg)
+		node_arg = "local";
 
 	err = parse_size(size_arg, &size);
 	if (err == -ERANGE)
@@ -942,14 +1009,33 @@ static int do_alloc(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	err = numabuf_alloc(ctx, (size_t)size, node, flags, &buf);
-	if (err) {
+	if (near) {
+		err = numabuf_device_node(near, &dev_node);
+		if (err) {
+			fprintf(stderr, "%s: device '%s': %s%s\n", prog, near,
+				strerror(-err), near_hint(err));
+			goto out_close;
+		}
+		err = numabuf_alloc_near(ctx, (size_t)size, near, flags, &buf);
+	} else {
+		err = numabuf_alloc(ctx, (size_t)size, node, flags, &buf);
+	}
+	if (err < 0) {
 		format_size(size, size_text, sizeof(size_text));
-		fprintf(stderr, "%s: cannot allocate %s on node %s: %s%s\n",
-			prog, size_text, node_arg, strerror(-err),
-			alloc_hint(err));
+		if (near && dev_node >= 0)
+			fprintf(stderr, "%s: cannot allocate %s near %s (node %d): %s%s\n",
+				prog, size_text, near, dev_node,
+				strerror(-err), alloc_hint(err));
+		else
+			fprintf(stderr, "%s: cannot allocate %s %s %s: %s%s\n",
+				prog, size_text, near ? "near" : "on node",
+				near ? near : node_arg, strerror(-err),
+				alloc_hint(err));
 		goto out_close;
 	}
+	if (err == NUMABUF_NEAR_NO_NODE)
+		fprintf(stderr, "%s: device %s has no NUMA node; allocated on the caller's node %d\n",
+			prog, near, numabuf_node(buf));
 
 	err = numabuf_info(buf, &info);
 	if (err) {
@@ -979,8 +1065,8 @@ static int do_alloc(int argc, char **argv)
 		}
 	}
 
-	print_alloc(buf, info.phys, info.source, do_verify ? &vr : NULL,
-		    attach, n_attach);
+	print_alloc(buf, info.phys, info.source, near, dev_node,
+		    do_verify ? &vr : NULL, attach, n_attach);
 	if (do_verify && (vr.on_node != vr.pages || vr.contiguous == 0)) {
 		if (vr.other_node >= 0)
 			fprintf(stderr, "%s: %zu of %zu pages are not on node "

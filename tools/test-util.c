@@ -388,14 +388,16 @@ static void test_names(void)
 	flags_ok(NUMABUF_F_NO_POOL, "no-pool");
 	flags_ok(NUMABUF_F_HUGE_MAP, "huge-map");
 	flags_ok(NUMABUF_F_PREFERRED | NUMABUF_F_HUGE_MAP, "preferred,huge-map");
-	flags_ok(NUMABUF_F_POOL | 0x30, "pool,0x30");
+	flags_ok(NUMABUF_F_POOL | 0x30, "pool,dma32,wc");
+	flags_ok(NUMABUF_F_UC | 0x180, "uc,0x180");
 	flags_ok(0x80000000, "0x80000000");
-	flags_ok(UINT32_MAX, "preferred,pool,no-pool,huge-map,0xfffffff0");
+	flags_ok(UINT32_MAX,
+		 "preferred,pool,no-pool,huge-map,dma32,wc,uc,0xffffff80");
 	ok(format_flags(NUMABUF_F_NO_POOL | NUMABUF_F_HUGE_MAP, buf,
 			sizeof(buf)) == -ENOSPC, "format_flags: -ENOSPC");
 	ok(format_flags(0x100, buf, 4) == -ENOSPC,
 	   "format_flags: -ENOSPC for the hex rest");
-	ok(!flag_name(0) && !flag_name(0x10) &&
+	ok(!flag_name(0) && !flag_name(0x80) &&
 	   !flag_name(NUMABUF_F_POOL | NUMABUF_F_NO_POOL),
 	   "flag_name: NULL for no bit, an unknown bit and two bits");
 

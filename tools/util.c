@@ -294,6 +294,12 @@ const char *flag_name(uint32_t flag)
 		return "no-pool";
 	case NUMABUF_F_HUGE_MAP:
 		return "huge-map";
+	case NUMABUF_F_DMA32:
+		return "dma32";
+	case NUMABUF_F_WC:
+		return "wc";
+	case NUMABUF_F_UC:
+		return "uc";
 	default:
 		return NULL;
 	}

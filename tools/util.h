@@ -13,7 +13,7 @@
 /* Enough for any format_size() result: "18446744073709551615B" + NUL. */
 #define SIZE_STRLEN	24
 /* Enough for any format_flags() result: every name and "0xfffffff0". */
-#define FLAGS_STRLEN	48
+#define FLAGS_STRLEN	64
 
 /*
  * Parse a size: decimal digits with an optional fraction and an optional

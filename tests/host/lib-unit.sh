@@ -6,7 +6,7 @@
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
-#     under the version node it first appeared in (NUMABUF_0.1, _0.2, _0.3, _0.4),
+#     under the version node it first appeared in (NUMABUF_0.1 to _0.4),
 #     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
@@ -83,9 +83,11 @@ fi
 # The public API, stated here independently of lib/libnumabuf.map.
 api="numabuf_addr
 numabuf_alloc
+numabuf_alloc_near
 numabuf_attach
 numabuf_close
 numabuf_detach
+numabuf_device_node
 numabuf_fd
 numabuf_free
 numabuf_handle
@@ -113,8 +115,10 @@ numabuf_sync"
 api_02="numabuf_pool_get
 numabuf_pool_set"
 api_03=$(echo "$api" | grep '^numabuf_nl_')
-api_04="numabuf_attach
+api_04="numabuf_alloc_near
+numabuf_attach
 numabuf_detach
+numabuf_device_node
 numabuf_sync"
 
 version=0.4.0
@@ -271,6 +275,8 @@ expect alloc_zero_size 2 'is zero' -- alloc --size 0
 expect alloc_bad_node 2 "invalid node 'x'" -- alloc --size 4K --node x
 expect alloc_neg_node 2 "invalid node '-1'" -- alloc --size 4K --node -1
 expect alloc_extra_arg 2 "unexpected argument" -- alloc --size 4K frob
+expect alloc_near_and_node 2 '--node and --near exclude each other' -- alloc --size 4K --near 0000:00:00.0 --node 0
+expect alloc_wc_and_uc 2 '--wc and --uc exclude each other' -- alloc --size 4K --wc --uc
 
 NUMABUF_DEVICE=$tmp/missing/numabuf
 export NUMABUF_DEVICE
@@ -279,6 +285,11 @@ expect alloc_no_device 1 "cannot open $tmp/missing/numabuf: No such file or dire
 NUMABUF_DEVICE=/dev/null
 expect alloc_not_numabuf 1 'cannot allocate 4MiB on node local: Inappropriate ioctl' \
 	-- -j alloc --size 4M
+# --near looks the device up in sysfs before asking the module.
+expect alloc_near_missing 1 "device 'no-such-device': No such device" \
+	-- alloc --size 4K --near no-such-device
+expect alloc_near_bad_name 1 "device '../x': Invalid argument" \
+	-- alloc --size 4K --near ../x
 unset NUMABUF_DEVICE
 
 # The control-plane commands with bad arguments: usage errors (exit 2)

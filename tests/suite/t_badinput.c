@@ -129,11 +129,12 @@ NB_TEST(bad_ioctl_number,
 }
 
 NB_TEST(bad_alloc_flags,
-	"ALLOC with an unknown flag bit, or both POOL and NO_POOL, fails with EINVAL")
+	"ALLOC with an unknown flag bit, both POOL and NO_POOL, or both WC and UC, fails with EINVAL")
 {
-	static const uint32_t bad[] = { 1u << 4, 1u << 7, 1u << 31, ~0u,
-					NUMABUF_F_PREFERRED | 1u << 4,
+	static const uint32_t bad[] = { 1u << 7, 1u << 8, 1u << 31, ~0u,
+					NUMABUF_F_PREFERRED | 1u << 7,
 					NUMABUF_F_POOL | NUMABUF_F_NO_POOL,
+					NUMABUF_F_WC | NUMABUF_F_UC,
 					NUMABUF_F_ALL };
 	int fd = nb_open();
 	size_t i;

@@ -541,6 +541,8 @@ static eset fz_alloc_errors(const struct numabuf_alloc *a)
 		e |= EB(EINVAL);
 	if ((a->flags & NUMABUF_F_POOL) && (a->flags & NUMABUF_F_NO_POOL))
 		e |= EB(EINVAL);
+	if ((a->flags & NUMABUF_F_WC) && (a->flags & NUMABUF_F_UC))
+		e |= EB(EINVAL);
 	for (i = 0; i < 4; i++)
 		if (a->reserved[i])
 			e |= EB(EINVAL);
@@ -634,6 +636,7 @@ static uint32_t fz_gen_flags(struct fz_ctx *c)
 {
 	/*
 	 * 2, 3, 4: pool flags, valid (no pool: ENOMEM); 6: both, EINVAL.
+	 * 0x10: DMA32 (node 1: ENOMEM); 0x80: the first unknown bit.
 	 * Never NUMABUF_F_HUGE_MAP: the model checks page table entries
 	 * populated at mmap(), which such a mapping does not have.
 	 */
