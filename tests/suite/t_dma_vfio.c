@@ -422,7 +422,7 @@ static void expect_reset_warning(void)
 	ssize_t n;
 	FILE *p;
 
-	dev_path(path, sizeof(path), "");
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", edu_bdf());
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
 		return;
