@@ -271,20 +271,20 @@ struct row {
 	uint64_t size;
 	double attach, detach;		/* < 0: not measured */
 	double map_nb, unmap_nb, map_ml, unmap_ml, mlock, map_4k, mlock_4k;
-	int iters;
+	int n_attach, n_nb, n_ml;	/* iterations done */
 };
 
 static int attach_errno;
 
 /* ATTACH + DETACH of one buffer, @n times; medians in @r. */
-static void bench_attach(struct row *r, int node, int n)
+static void bench_attach(struct row *r, int node, int max, double budget)
 {
-	double ta[64], td[64];
+	double ta[64], td[64], start = now();
 	struct nbuf b;
 	int i;
 
 	nbuf_alloc(&b, r->size, node);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < max && (i < 3 || now() - start < budget); i++) {
 		struct numabuf_attach a = { .size = sizeof(a), .handle = b.handle };
 		double t;
 
@@ -292,7 +292,9 @@ static void bench_attach(struct row *r, int node, int n)
 		t = now();
 		if (ioctl(nb_fd, NUMABUF_IOC_ATTACH, &a)) {
 			attach_errno = errno;
-			break;
+			nbuf_free(&b);
+			r->attach = r->detach = -1;
+			return;
 		}
 		ta[i] = now() - t;
 		t = now();
@@ -301,27 +303,32 @@ static void bench_attach(struct row *r, int node, int n)
 		td[i] = now() - t;
 	}
 	nbuf_free(&b);
-	if (i < n) {
-		r->attach = r->detach = -1;
-		return;
-	}
-	r->attach = median(ta, n);
-	r->detach = median(td, n);
+	r->n_attach = i;
+	r->attach = median(ta, i);
+	r->detach = median(td, i);
 }
 
-static void bench_vfio(struct vfio *v, struct row *r, int node, int n)
+/*
+ * The numabuf buffer at least 3 times; malloc memory (whose mlock() is
+ * what takes long) at least once; each until @max or @budget seconds.
+ */
+static void bench_vfio(struct vfio *v, struct row *r, int node, int max, double budget)
 {
-	double mn[64], un[64], mm[64], um[64], ml[64], m4[64], l4[64];
+	double mn[64], un[64], mm[64], um[64], ml[64], m4[64], l4[64], start = now();
 	struct nbuf b;
 	int i;
 
 	nbuf_alloc(&b, r->size, node);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < max && (i < 3 || now() - start < budget); i++) {
 		mn[i] = vfio_map(v, b.p, r->size);
 		un[i] = vfio_unmap(v, r->size);
 	}
 	nbuf_free(&b);
-	for (i = 0; i < n; i++) {
+	r->n_nb = i;
+	r->map_nb = median(mn, i);
+	r->unmap_nb = median(un, i);
+	start = now();
+	for (i = 0; i < max && (i < 1 || now() - start < budget); i++) {
 		void *p = malloc_locked(r->size, node, 0, &ml[i]);
 
 		mm[i] = vfio_map(v, p, r->size);
@@ -334,13 +341,12 @@ static void bench_vfio(struct vfio *v, struct row *r, int node, int n)
 		munlock(p, r->size);
 		free(p);
 	}
-	r->map_nb = median(mn, n);
-	r->unmap_nb = median(un, n);
-	r->map_ml = median(mm, n);
-	r->unmap_ml = median(um, n);
-	r->mlock = median(ml, n);
-	r->map_4k = median(m4, n);
-	r->mlock_4k = median(l4, n);
+	r->n_ml = i;
+	r->map_ml = median(mm, i);
+	r->unmap_ml = median(um, i);
+	r->mlock = median(ml, i);
+	r->map_4k = median(m4, i);
+	r->mlock_4k = median(l4, i);
 }
 
 /* A time in the unit that suits it. */
@@ -364,8 +370,9 @@ static void usage(FILE *f)
 		"  -d BDF      PCI device with no driver (default %s)\n"
 		"  -n NODE     node of the memory (default: the device's, else 0)\n"
 		"  -s SIZES    comma-separated sizes (default 4K,64K,1M,2M,16M,64M,256M,1G)\n"
-		"  -i N        iterations per size, at most (default 9, max 64)\n"
-		"  -t SECONDS  fewer iterations once a size has taken this long (default 10)\n",
+		"  -i N        iterations per size and method, at most (default 9, max 64)\n"
+		"  -t SECONDS  no new iteration of a size and method after this long (default 10);\n"
+		"              at least 3 of ATTACH and of numabuf's MAP_DMA, 1 of malloc's\n",
 		bdf);
 }
 
@@ -422,36 +429,13 @@ int main(int argc, char **argv)
 	if (nb_fd < 0)
 		die("open /dev/numabuf: %s", strerror(errno));
 
-	/* Iterations per size: fewer once a size is slow (estimated per size). */
-	for (i = 0; i < nrows; i++) {
-		double t = now();
-
-		bench_attach(&rows[i], node, 1);	/* estimate */
-		if (rows[i].attach >= 0) {
-			double one = now() - t;
-			int n = one > 0 ? (int)(budget / 3 / one) : iters;
-
-			n = n < 1 ? 1 : n > iters ? iters : n;
-			if (n > 1)
-				bench_attach(&rows[i], node, n);
-		}
-	}
+	for (i = 0; i < nrows; i++)
+		bench_attach(&rows[i], node, iters, budget);
 
 	vfio_bind(group, sizeof(group));
 	vfio_open(&v, group);
-	for (i = 0; i < nrows; i++) {
-		double t = now(), one;
-		int n;
-
-		bench_vfio(&v, &rows[i], node, 1);
-		one = now() - t;
-		n = one > 0 ? (int)(budget / one) : iters;
-		n = n < 1 ? 1 : n > iters ? iters : n;
-		rows[i].iters = n;
-		/* One round fills the budget: the first one is the measurement. */
-		if (n > 1)
-			bench_vfio(&v, &rows[i], node, n);
-	}
+	for (i = 0; i < nrows; i++)
+		bench_vfio(&v, &rows[i], node, iters, budget);
 	vfio_close(&v);
 	vfio_unbind();
 
@@ -465,20 +449,21 @@ int main(int argc, char **argv)
 	printf("# vfio-*: VFIO_IOMMU_MAP_DMA of numabuf, of malloc + mlock (THP as the\n"
 	       "# system has it), of malloc + MADV_NOHUGEPAGE + mlock (4 KiB pages);\n"
 	       "# mlock: what making malloc memory resident took before its map\n");
-	printf("%-6s %4s %9s %9s %11s %11s %11s %10s %10s %8s %8s %9s\n", "size", "iter",
+	printf("%-6s %8s %9s %9s %11s %11s %11s %10s %10s %8s %8s %9s\n", "size", "n a/nb/ml",
 	       "attach", "detach", "vfio-nb", "vfio-thp", "vfio-4k", "mlock-thp",
 	       "mlock-4k", "4k/nb", "+lk/nb", "nb/att");
 	for (i = 0; i < nrows; i++) {
 		struct row *r = &rows[i];
-		char sz[SIZE_STRLEN], ratio[24], b[7][24];
+		char sz[SIZE_STRLEN], ratio[24], b[7][24], nit[40];
 
 		format_size(r->size, sz, sizeof(sz));
 		if (r->attach > 0)
 			snprintf(ratio, sizeof(ratio), "%.1fx", r->map_nb / r->attach);
 		else
 			snprintf(ratio, sizeof(ratio), "-");
-		printf("%-6s %4d %9s %9s %11s %11s %11s %10s %10s %7.2fx %7.1fx %9s\n", sz,
-		       r->iters, fmt_t(r->attach, b[0], 24), fmt_t(r->detach, b[1], 24),
+		snprintf(nit, sizeof(nit), "%d/%d/%d", r->n_attach, r->n_nb, r->n_ml);
+		printf("%-6s %8s %9s %9s %11s %11s %11s %10s %10s %7.2fx %7.1fx %9s\n", sz,
+		       nit, fmt_t(r->attach, b[0], 24), fmt_t(r->detach, b[1], 24),
 		       fmt_t(r->map_nb, b[2], 24), fmt_t(r->map_ml, b[3], 24),
 		       fmt_t(r->map_4k, b[4], 24), fmt_t(r->mlock, b[5], 24),
 		       fmt_t(r->mlock_4k, b[6], 24), r->map_4k / r->map_nb,
