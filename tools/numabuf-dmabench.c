@@ -275,6 +275,7 @@ struct row {
 };
 
 static int attach_errno;
+static uint64_t attach_fail_size;
 
 /* ATTACH + DETACH of one buffer, @n times; medians in @r. */
 static void bench_attach(struct row *r, int node, int max, double budget)
@@ -291,7 +292,10 @@ static void bench_attach(struct row *r, int node, int max, double budget)
 		snprintf(a.device, sizeof(a.device), "%s", bdf);
 		t = now();
 		if (ioctl(nb_fd, NUMABUF_IOC_ATTACH, &a)) {
-			attach_errno = errno;
+			if (!attach_errno) {
+				attach_errno = errno;
+				attach_fail_size = r->size;
+			}
 			nbuf_free(&b);
 			r->attach = r->detach = -1;
 			return;
@@ -443,9 +447,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (system("uname -r"))
 		printf("\n");
-	if (attach_errno)
-		printf("# ATTACH not measured: %s (this module has no NUMABUF_IOC_ATTACH?)\n",
-		       strerror(attach_errno));
+	if (attach_errno == ENOTTY)
+		printf("# ATTACH not measured: this module has no NUMABUF_IOC_ATTACH (ENOTTY)\n");
+	else if (attach_errno)
+		printf("# ATTACH failed first at %llu bytes: %s; such sizes show '-'\n",
+		       (unsigned long long)attach_fail_size, strerror(attach_errno));
 	printf("# vfio-*: VFIO_IOMMU_MAP_DMA of numabuf, of malloc + mlock (THP as the\n"
 	       "# system has it), of malloc + MADV_NOHUGEPAGE + mlock (4 KiB pages);\n"
 	       "# mlock: what making malloc memory resident took before its map\n");
