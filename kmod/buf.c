@@ -120,6 +120,7 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	buf->flags = flags;
 	atomic_set(&buf->map_count, 0);
 	INIT_LIST_HEAD(&buf->held_link);
+	numabuf_dmabuf_buf_init(buf);
 	buf->pid = get_pid(task_tgid(current));
 	get_task_comm(buf->comm, current);
 	buf->created = ktime_get_real_ns();

@@ -6,9 +6,11 @@
 #define NUMABUF_PRIV_H
 
 #include <linux/bits.h>
+#include <linux/dma-direction.h>
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -102,6 +104,10 @@ struct numabuf_limits {
  * @pid:	thread group of the allocating task
  * @comm:	command name of the allocating task
  * @created:	creation time, ns since the epoch
+ * @dmabuf_lock: guards @dmabufs and their importers' attachments (dmabuf.c)
+ * @dmabufs:	the buffer's live dma-bufs (NUMABUF_IOC_EXPORT); each holds
+ *		a reference on the buffer
+ * @exports:	live dma-bufs of the buffer, for the control plane
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -123,6 +129,10 @@ struct numabuf_buf {
 	struct pid *pid;
 	char comm[TASK_COMM_LEN];
 	u64 created;
+	/* dmabuf.c */
+	struct mutex dmabuf_lock;
+	struct list_head dmabufs;
+	atomic_t exports;
 };
 
 /**
@@ -231,6 +241,15 @@ struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,
 				      unsigned long pgoff,
 				      unsigned long *first);
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
+int numabuf_insert_pages(struct vm_area_struct *vma, struct numabuf_buf *buf,
+			 unsigned long first);
+
+/* dmabuf.c */
+struct dma_buf;
+void numabuf_dmabuf_buf_init(struct numabuf_buf *buf);
+struct dma_buf *numabuf_dmabuf_export(struct numabuf_buf *buf, bool rdonly);
+void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset, u64 len,
+			 enum dma_data_direction dir, bool for_cpu);
 
 /* stats.c */
 void numabuf_stats_add(int node, u64 bytes);
