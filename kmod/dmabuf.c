@@ -43,7 +43,7 @@
  * Most segments in one importer's table: 64 GiB in the 64 KiB segments of
  * a device whose driver set no segment size, 32 MiB of scatterlist.
  */
-#define NUMABUF_DMABUF_MAX_SEGS	(1U << 20)
+#define NUMABUF_DMABUF_MAX_SEGS	BIT(20)
 
 /**
  * struct numabuf_dmabuf - one dma-buf of a buffer

@@ -182,6 +182,14 @@ for sel in "${kernels[@]}"; do
 		record "$kver module build" 0 1 0 "make module failed"
 		continue
 	fi
+	# The test modules (tests/modules: nb_importer.ko, which the DMA
+	# tests load) go to build/<kver>/tests/modules/, where the suite
+	# looks for them.
+	section "$kver: build the test modules"
+	if ! make -C "$top" test-modules KVER="$kver" ${kdir:+KDIR="$kdir"}; then
+		record "$kver test modules build" 0 1 0 "make test-modules failed"
+		continue
+	fi
 
 	# The suite on the plain machine, then the device DMA tests
 	# (t_dma_*) on guest-run's --dma machine, with the IOMMU translating
