@@ -86,6 +86,7 @@ static const struct nb_attr nb_buf_attrs[NUMABUF_A_BUF_MAX + 1] = {
 	[NUMABUF_A_BUF_ERROR] = { "error", MNL_TYPE_U32 },
 	[NUMABUF_A_BUF_RELEASED] = { "released", MNL_TYPE_FLAG },
 	[NUMABUF_A_BUF_SUPPRESSED] = { "suppressed", MNL_TYPE_U32 },
+	[NUMABUF_A_BUF_EXPORTS] = { "exports", MNL_TYPE_U32 },
 };
 
 static const struct nb_attr nb_pool_attrs[NUMABUF_A_POOL_MAX + 1] = {
@@ -621,6 +622,7 @@ static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st)
 	st->map_count = nb_u32(tb[NUMABUF_A_BUF_MAP_COUNT]);
 	st->error = nb_u32(tb[NUMABUF_A_BUF_ERROR]);
 	st->suppressed = nb_u32(tb[NUMABUF_A_BUF_SUPPRESSED]);
+	st->exports = nb_u32(tb[NUMABUF_A_BUF_EXPORTS]);
 	st->created_ns = nb_u64(tb[NUMABUF_A_BUF_CREATED]);
 	st->phys = nb_u64(tb[NUMABUF_A_BUF_PHYS]);
 	st->released = !!tb[NUMABUF_A_BUF_RELEASED];

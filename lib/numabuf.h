@@ -169,6 +169,21 @@ int numabuf_phys(const struct numabuf *buf, uint64_t *phys);
 int numabuf_info(const struct numabuf *buf, struct numabuf_bufinfo *info);
 
 /*
+ * A dma-buf file descriptor for the whole buffer (NUMABUF_IOC_EXPORT), in
+ * *fd, close-on-exec: for a kernel driver that imports dma-bufs, for
+ * another process (over a unix socket), or for mmap().  The memory lives
+ * for as long as the dma-buf does, even after numabuf_free(),
+ * numabuf_close() or the end of the process.  Returns 0 or -errno.
+ */
+int numabuf_export(struct numabuf *buf, int *fd);
+/*
+ * The same with NUMABUF_EXPORT_* flags: NUMABUF_EXPORT_RDONLY gives a
+ * dma-buf whose mmap() is read-only; without NUMABUF_EXPORT_CLOEXEC the
+ * fd survives exec().
+ */
+int numabuf_export_flags(struct numabuf *buf, unsigned int flags, int *fd);
+
+/*
  * Read the pool of @node (a node id or NUMABUF_NODE_LOCAL) into *info.
  * Any user may.  Returns 0 or -errno (-EINVAL, -ENODEV).
  */
@@ -281,6 +296,9 @@ int numabuf_nl_nodes(struct numabuf_nl *nl,
  * @suppressed:	alloc-failed events: failures of this user (or of users
  *		sharing its rate-limit slot) not announced since the previous
  *		alloc-failed event; this event stands for 1 + @suppressed
+ * @exports:	live dma-bufs of the buffer (numabuf_export()); each keeps
+ *		it alive
+ * @reserved0:	zero
  * @reserved:	zero; room for later fields
  *
  * Fields the message did not carry are zero.
@@ -300,7 +318,9 @@ struct numabuf_bufstat {
 	char     comm[16];
 	uint32_t released;
 	uint32_t suppressed;
-	uint64_t reserved[3];
+	uint32_t exports;
+	uint32_t reserved0;
+	uint64_t reserved[2];
 };
 
 /**
