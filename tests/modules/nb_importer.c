@@ -291,6 +291,19 @@ static long nbi_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case NBI_IOC_PEEK:
 		ret = nbi_ioc_peek(nf, uarg);
 		break;
+	case NBI_IOC_MASK:
+		ret = -EFAULT;
+		if (get_user(id, (u32 __user *)uarg))
+			break;
+		ret = -ENODEV;
+		if (!nbi_pdev)
+			break;
+		ret = -EINVAL;
+		if (id < 12 || id > 64)
+			break;
+		ret = dma_set_mask_and_coherent(&nbi_pdev->dev,
+						DMA_BIT_MASK(id));
+		break;
 	case NBI_IOC_RELEASE:
 		ret = -EFAULT;
 		if (get_user(id, (u32 __user *)uarg))

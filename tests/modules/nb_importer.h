@@ -99,5 +99,7 @@ struct nbi_peek {
 #define NBI_IOC_CPU	_IOW(NBI_IOC_MAGIC, 3, struct nbi_cpu)
 #define NBI_IOC_RELEASE	_IOW(NBI_IOC_MAGIC, 4, __u32)
 #define NBI_IOC_PEEK	_IOWR(NBI_IOC_MAGIC, 5, struct nbi_peek)
+/* Set edu's DMA mask to this many bits (12 to 64); imports made later see it. */
+#define NBI_IOC_MASK	_IOW(NBI_IOC_MAGIC, 6, __u32)
 
 #endif /* _NB_IMPORTER_H */
