@@ -175,8 +175,12 @@ static long nbi_ioc_dma(struct nbi_file *nf, void __user *uarg)
 		return -ENOENT;
 	if (arg.dir != NBI_DMA_TO_DEVICE && arg.dir != NBI_DMA_FROM_DEVICE)
 		return -EINVAL;
+	/*
+	 * QEMU 7.2's range check is off by one: a transfer that reaches
+	 * the last byte of edu's buffer aborts the whole emulator.
+	 */
 	if (!arg.len || arg.len > NBI_DMA_MAX ||
-	    arg.dev_offset > NBI_EDU_BUF - arg.len)
+	    arg.dev_offset > NBI_EDU_BUF - 1 - arg.len)
 		return -EINVAL;
 	/* The transfer stays inside the first DMA segment. */
 	if (arg.offset >= sg_dma_len(imp->sgt->sgl) ||

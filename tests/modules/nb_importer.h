@@ -53,8 +53,9 @@ struct nbi_import {
  * @dir:	NBI_DMA_TO_DEVICE or NBI_DMA_FROM_DEVICE
  * @offset:	byte offset in the dma-buf (within its first DMA segment)
  * @len:	bytes, 1 to NBI_DMA_MAX
- * @dev_offset:	byte offset in edu's buffer; @dev_offset + @len at most
- *		NBI_EDU_BUF
+ * @dev_offset:	byte offset in edu's buffer; @dev_offset + @len below
+ *		NBI_EDU_BUF (QEMU 7.2 aborts on a transfer that reaches
+ *		edu's last byte)
  */
 struct nbi_dma {
 	__u32 id;

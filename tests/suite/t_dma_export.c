@@ -501,7 +501,7 @@ NB_TEST(import_edu,
 			 (unsigned long long)phys_a);
 
 	for (i = 0; i < sizeof(nbx_offs) / sizeof(nbx_offs[0]); i++)
-		nbx_edu_copy(nfd, ia.id, ib.id, nbx_offs[i], (i % 2) * XFER);
+		nbx_edu_copy(nfd, ia.id, ib.id, nbx_offs[i], (i % 2) * 1024);
 
 	db = nbx_dmabuf_map(dfb, BUF_LEN, PROT_READ);
 	for (off = 0; off < BUF_LEN; off += NB_PAGE) {
