@@ -292,7 +292,8 @@ static long numabuf_ioc_pool(void __user *uarg, bool set)
  * NUMABUF_IOC_EXPORT: a dma-buf of the whole buffer.  Any holder of the
  * handle may export it: the dma-buf maps the same memory the handle does.
  * The fd is installed only once the answer is written, so a failed copy
- * leaves no descriptor behind.
+ * leaves no descriptor behind.  EOPNOTSUPP where the kernel was built
+ * without dma-bufs (CONFIG_DMA_SHARED_BUFFER).
  */
 static long numabuf_ioc_export(struct numabuf_file *nf, void __user *uarg)
 {
@@ -330,7 +331,8 @@ static long numabuf_ioc_export(struct numabuf_file *nf, void __user *uarg)
 	arg.fd = fd;
 	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg)))) {
 		put_unused_fd(fd);
-		dma_buf_put(dmabuf);
+		/* dma_buf_put(), which kernels without dma-bufs lack. */
+		fput(dmabuf->file);
 		return -EFAULT;
 	}
 	fd_install(fd, dmabuf->file);

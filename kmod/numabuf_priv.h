@@ -7,6 +7,7 @@
 
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
@@ -244,12 +245,33 @@ int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
 int numabuf_insert_pages(struct vm_area_struct *vma, struct numabuf_buf *buf,
 			 unsigned long first);
 
-/* dmabuf.c */
+/* dmabuf.c, built where the kernel has dma-bufs */
 struct dma_buf;
+#ifdef CONFIG_DMA_SHARED_BUFFER
 void numabuf_dmabuf_buf_init(struct numabuf_buf *buf);
 struct dma_buf *numabuf_dmabuf_export(struct numabuf_buf *buf, bool rdonly);
 void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset, u64 len,
 			 enum dma_data_direction dir, bool for_cpu);
+#else
+static inline void numabuf_dmabuf_buf_init(struct numabuf_buf *buf)
+{
+	mutex_init(&buf->dmabuf_lock);
+	INIT_LIST_HEAD(&buf->dmabufs);
+	atomic_set(&buf->exports, 0);
+}
+
+static inline struct dma_buf *numabuf_dmabuf_export(struct numabuf_buf *buf,
+						    bool rdonly)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset,
+				       u64 len, enum dma_data_direction dir,
+				       bool for_cpu)
+{
+}
+#endif
 
 /* stats.c */
 void numabuf_stats_add(int node, u64 bytes);

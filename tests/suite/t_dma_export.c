@@ -90,6 +90,23 @@ static int nbx_export(int fd, uint32_t handle, uint32_t flags, int *dfd)
 	return 0;
 }
 
+/*
+ * Skip when the kernel has no dma-bufs (CONFIG_DMA_SHARED_BUFFER off):
+ * EXPORT then fails with EOPNOTSUPP, and there is no nb_importer.ko.
+ */
+static void nbx_need_dmabuf(void)
+{
+	int fd = nb_open(), dfd = -1, ret;
+	struct numabuf_alloc a = nb_alloc_ok(fd, NB_PAGE, NUMABUF_NODE_LOCAL, 0);
+
+	ret = nbx_export(fd, a.handle, NUMABUF_EXPORT_CLOEXEC, &dfd);
+	if (dfd >= 0)
+		close(dfd);
+	close(fd);
+	if (ret == -EOPNOTSUPP)
+		nb_skip("EXPORT: EOPNOTSUPP, a kernel without dma-bufs");
+}
+
 static int nbx_export_ok(int fd, uint32_t handle, uint32_t flags)
 {
 	int dfd = -1, ret = nbx_export(fd, handle, flags, &dfd);
@@ -369,6 +386,7 @@ static const uint64_t nbx_offs[] = {
 NB_TEST(export_args,
 	"EXPORT: unknown flags and nonzero reserved fields EINVAL, an unknown handle ENOENT, a short size EINVAL; the fd is a dma-buf of the buffer's size (fdinfo: exp_name numabuf, size), close-on-exec exactly with NUMABUF_EXPORT_CLOEXEC, O_RDONLY exactly with _RDONLY; buf-get counts live dma-bufs (exports); the buffer goes when the handle and the last dma-buf go")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), dfd, dfd2;
 	struct numabuf_alloc a = nb_alloc_ok(fd, BUF_LEN, 0, 0);
@@ -434,6 +452,7 @@ NB_TEST(export_args,
 NB_TEST(export_lib,
 	"libnumabuf: numabuf_export() gives a close-on-exec dma-buf whose mmap() shows the buffer's bytes; numabuf_export_flags() with unknown flags is EINVAL")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	struct numabuf_ctx *ctx;
 	struct numabuf *b;
@@ -462,6 +481,7 @@ NB_TEST(export_lib,
 NB_TEST(import_edu,
 	"nb_importer imports two exported 4 MiB buffers for edu: one sg entry and one DMA segment covering the whole buffer, an I/O virtual address unlike the physical one with the IOMMU translating and the physical one in passthrough; edu copies buffer A -> device -> buffer B at the start, middle and last page and every byte arrives (checked through the numabuf mapping and through the dma-buf's own mmap), nothing else of B changes; dma_buf_vmap reads the same bytes; releasing the imports and the dma-bufs frees both buffers")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), nfd, dfa, dfb;
 	struct numabuf_alloc a = nb_alloc_ok(fd, BUF_LEN, 0, 0);
@@ -555,6 +575,7 @@ NB_TEST(import_edu,
 NB_TEST(dmabuf_mmap,
 	"mmap() of the dma-buf maps the buffer's own pages (pagemap: the same frames as the numabuf mapping, also at a page offset), writes through either show in the other, it counts in map_count; MAP_PRIVATE is EINVAL and a range past the end EINVAL")
 {
+	nbx_need_dmabuf();
 	const size_t len = 256 * NB_KIB;
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), dfd;
@@ -607,6 +628,7 @@ NB_TEST(dmabuf_mmap,
 NB_TEST(dmabuf_sync,
 	"DMA_BUF_IOCTL_SYNC on the dma-buf while nb_importer has it mapped for edu: START and END with READ, WRITE and both succeed; unknown flags and no direction are EINVAL; the importer's begin/end_cpu_access succeed; edu still moves data after the syncs")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), nfd, dfa, dfb;
 	struct numabuf_alloc a = nb_alloc_ok(fd, BUF_LEN, 0, 0);
@@ -707,6 +729,7 @@ static int nbx_recv_fd(int sock)
 NB_TEST(scm_rights,
 	"a dma-buf fd passed over a unix socket (SCM_RIGHTS) to a process that never opened /dev/numabuf maps the same memory there: it reads the exporter's bytes and its writes show in the exporter's mapping")
 {
+	nbx_need_dmabuf();
 	const size_t len = 1 * NB_MIB;
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), dfd, sv[2];
@@ -753,6 +776,7 @@ NB_TEST(scm_rights,
 NB_TEST(outlives_exporter,
 	"a process allocates and exports a buffer, sends the dma-buf to the test, FREEs the handle, closes /dev/numabuf and is killed: the buffer stays counted (module counters; buf-get, exports 1) with its bytes intact through the dma-buf, edu can still read it through nb_importer, and it is freed (counters and free memory back) when the import and the last fd go")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	struct numabuf_bufstat st;
 	struct nbi_import imp;
@@ -835,6 +859,7 @@ NB_TEST(outlives_exporter,
 NB_TEST(importer_unwind,
 	"nb_importer unwinds on close and on unbind: imports held by a closed importer file, and by an open one whose edu is unbound, end (the buffers go once their other fds do), and IMPORT after the unbind is ENODEV")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), nfd, nfd2, dfd;
 	struct numabuf_alloc a = nb_alloc_ok(fd, BUF_LEN, 0, 0);
@@ -868,6 +893,7 @@ NB_TEST(importer_unwind,
 NB_TEST(no_bounce,
 	"the no-bounce rule: with edu's DMA mask cut to 32 bits (nb_importer's MASK ioctl), a buffer on node 1 (above 4 GiB) imports only where the IOMMU translates; in passthrough the map fails with ERANGE instead of going through swiotlb")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	int fd = nb_open(), nfd, dfd, ret;
 	struct numabuf_alloc a;
@@ -935,6 +961,7 @@ static int nbx_vgem_open(void)
 NB_TEST(vgem_import,
 	"vgem imports the dma-buf (DRM_IOCTL_PRIME_FD_TO_HANDLE attaches and maps it for vgem's device); with the handle freed, /dev/numabuf, the mapping and the dma-buf fd closed the buffer stays alive (counters, buf-get exports 1) while only vgem holds it; PRIME_HANDLE_TO_FD gives the dma-buf back and its mmap shows the bytes; DRM_IOCTL_GEM_CLOSE ends it (counters and free memory back)")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	struct nb_drm_prime_handle ph;
 	struct nb_drm_gem_close gc;
@@ -1002,6 +1029,7 @@ NB_TEST(vgem_import,
 NB_TEST(unpriv_export,
 	"uid nobody in the device's group (no capabilities) exports its own buffer and maps the dma-buf read-write; a NUMABUF_EXPORT_RDONLY dma-buf maps read-only: PROT_WRITE mmap EACCES, mprotect to PROT_WRITE EACCES, reads show the bytes; everything is freed when it exits")
 {
+	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
 	pid_t pid;
 
