@@ -201,6 +201,43 @@ static int nbx_bufget(uint64_t phys, struct numabuf_bufstat *st)
 	return f.found;
 }
 
+/*
+ * `numabufctl list` (text) of the buffer at @phys: the line naming it, in
+ * @line.  numabufctl is $NB_CTL, else <top>/tools/numabufctl of the tree
+ * the binary sits in.  Returns 0 when no line names it.
+ */
+static int nbx_ctl_list(uint64_t phys, char *line, size_t len)
+{
+	const char *env = getenv("NB_CTL");
+	char exe[PATH_MAX - 64], cmd[PATH_MAX + 64], want[48];
+	int found = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (env && *env) {
+		snprintf(cmd, sizeof(cmd), "%s list 2>&1", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		NB_CHECK(n > 0, "readlink /proc/self/exe");
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(cmd, sizeof(cmd), "%s/../../tools/numabufctl list 2>&1",
+			 exe);
+	}
+	snprintf(want, sizeof(want), " phys %#llx", (unsigned long long)phys);
+	f = popen(cmd, "r");
+	NB_CHECK(f, "popen %s", cmd);
+	while (fgets(line, len, f))
+		if (strstr(line, want)) {
+			found = 1;
+			break;
+		}
+	while (fgetc(f) != EOF)
+		;
+	NB_CHECK(pclose(f) == 0, "%s failed", cmd);
+	return found;
+}
+
 /* ---- nb_importer: load, bind to edu, unbind, unload ---- */
 
 static void nbx_write_file(const char *path, const char *s)
@@ -774,7 +811,7 @@ NB_TEST(scm_rights,
 }
 
 NB_TEST(outlives_exporter,
-	"a process allocates and exports a buffer, sends the dma-buf to the test, FREEs the handle, closes /dev/numabuf and is killed: the buffer stays counted (module counters; buf-get, exports 1) with its bytes intact through the dma-buf, edu can still read it through nb_importer, and it is freed (counters and free memory back) when the import and the last fd go")
+	"a process allocates and exports a buffer, sends the dma-buf to the test, FREEs the handle, closes /dev/numabuf and is killed: the buffer stays counted (module counters; buf-get and numabufctl list, exports 1) with its bytes intact through the dma-buf, edu can still read it through nb_importer, and it is freed (counters and free memory back) when the import and the last fd go")
 {
 	nbx_need_dmabuf();
 	struct nb_stats s0 = nb_stats_read();
@@ -783,6 +820,7 @@ NB_TEST(outlives_exporter,
 	int sv[2], dfd, nfd, fd, status;
 	uint64_t phys;
 	uint8_t *q, *pc;
+	char line[512];
 	pid_t pid;
 
 	NB_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
@@ -821,6 +859,9 @@ NB_TEST(outlives_exporter,
 	NB_CHECK(st.exports == 1 && st.map_count == 0 && st.size == BUF_LEN,
 		 "buf-get: exports %u map-count %u size %llu", st.exports,
 		 st.map_count, (unsigned long long)st.size);
+	NB_CHECK(nbx_ctl_list(phys, line, sizeof(line)),
+		 "numabufctl list does not list the buffer");
+	NB_CHECK(strstr(line, " exports 1"), "numabufctl list: %s", line);
 	q = nbx_dmabuf_map(dfd, BUF_LEN, PROT_READ);
 	NB_CHECK(nb_verify(q, BUF_LEN, 51) == (size_t)-1,
 		 "the bytes through the dma-buf changed after the exporter died");
