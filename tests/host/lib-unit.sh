@@ -84,6 +84,8 @@ fi
 api="numabuf_addr
 numabuf_alloc
 numabuf_close
+numabuf_export
+numabuf_export_flags
 numabuf_fd
 numabuf_free
 numabuf_handle
@@ -110,6 +112,8 @@ numabuf_size"
 api_02="numabuf_pool_get
 numabuf_pool_set"
 api_03=$(echo "$api" | grep '^numabuf_nl_')
+api_04="numabuf_export
+numabuf_export_flags"
 
 version=0.3.0
 so=$src/lib/libnumabuf.so.$version
@@ -138,7 +142,9 @@ else
 fi
 # Each symbol carries the version node it first appeared in.
 echo "$api" | while read -r f; do
-	if echo "$api_03" | grep -qx "$f"; then
+	if echo "$api_04" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.4"
+	elif echo "$api_03" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.3"
 	elif echo "$api_02" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.2"
