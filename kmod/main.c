@@ -76,5 +76,5 @@ MODULE_DESCRIPTION("Pinned, physically contiguous, NUMA-local buffers");
 MODULE_AUTHOR("The numabuf developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.2.0");
-/* dma_buf_export() and dma_buf_fd()'s kin (dmabuf.c). */
+/* dma_buf_export() and the rest of the dma-buf API (dmabuf.c). */
 NUMABUF_IMPORT_NS_DMA_BUF();
