@@ -4,8 +4,8 @@
 #   make module KVER=<release>   module for one kernel -> build/<release>/numabuf.ko
 #   make modules                 module for every installed kernel with headers
 #   make test-modules KVER=<release> [KDIR=<tree>]
-#                                the suite's test modules (tests/modules)
-#                                -> build/<release>/tests/modules/
+#                                the guest suite's test modules (tests/modules:
+#                                nb_importer.ko) -> build/<release>/tests/modules/
 #   make lint                    checkpatch --strict, sparse and W=1 on each kernel
 #   make check                   the whole suite in QEMU guests on 6.1 and 6.12
 #   make demo                    one guest: load the module, a buffer on each node
@@ -25,8 +25,6 @@ KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
-TESTMODSRC := $(wildcard tests/modules/Kbuild tests/modules/*.c tests/modules/*.h)
-
 .PHONY: all module modules test-modules lib tools lint check demo bench deps install clean
 
 all: module lib tools
@@ -39,15 +37,17 @@ module:
 	@cp --parents -u $(KSRC) $(MODDIR)/
 	$(MAKE) -C $(KDIR) M=$(MODDIR) $(KBUILD_ARGS) modules
 
-# Built like the module, in a copy per kernel.
-test-modules:
-	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no kernel headers for '$(KVER)'" >&2; exit 1; }
-	@mkdir -p $(MODDIR)
-	@cp --parents -u $(TESTMODSRC) $(MODDIR)/
-	$(MAKE) -C $(KDIR) M=$(MODDIR)/tests/modules $(KBUILD_ARGS) modules
-
 modules:
 	@for k in $(KVERS); do $(MAKE) --no-print-directory module KVER=$$k || exit 1; done
+
+# The test modules are built apart from numabuf.ko, in a directory of
+# their own, and never installed.
+TMODDIR = $(MODDIR)/tests/modules
+test-modules:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no kernel headers for '$(KVER)'" >&2; exit 1; }
+	@mkdir -p $(TMODDIR)
+	@cp -u tests/modules/Kbuild $(wildcard tests/modules/*.c tests/modules/*.h) $(TMODDIR)/
+	$(MAKE) -C $(KDIR) M=$(TMODDIR) $(KBUILD_ARGS) modules
 
 lib:
 	$(MAKE) -C lib

@@ -126,6 +126,7 @@ int numabuf_buf_create(u64 bytes, int node, u32 flags,
 	INIT_LIST_HEAD(&buf->held_link);
 	INIT_LIST_HEAD(&buf->attachments);
 	spin_lock_init(&buf->attach_lock);
+	numabuf_dmabuf_buf_init(buf);
 	buf->pid = get_pid(task_tgid(current));
 	get_task_comm(buf->comm, current);
 	buf->created = ktime_get_real_ns();

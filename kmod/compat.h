@@ -8,6 +8,7 @@
 #define NUMABUF_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <net/genetlink.h>
 
 /*
@@ -116,5 +117,16 @@ static inline struct nlattr **numabuf_dump_attrs(struct netlink_callback *cb)
 	return genl_dumpit_info(cb)->attrs;
 #endif
 }
+
+/*
+ * MODULE_IMPORT_NS() takes the namespace as a bare token up to 6.12 and
+ * as a string from 6.13 on.  dma_buf_export() and the rest of the dma-buf
+ * API are in the DMA_BUF namespace on both kernels.
+ */
+#ifdef NUMABUF_HAVE_IMPORT_NS_TOKEN
+#define NUMABUF_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#else
+#define NUMABUF_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
+#endif
 
 #endif /* NUMABUF_COMPAT_H */

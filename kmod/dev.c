@@ -8,7 +8,9 @@
  */
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-direction.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
@@ -373,11 +375,72 @@ static long numabuf_ioc_sync(struct numabuf_file *nf, void __user *uarg)
 	buf = numabuf_file_get(nf, arg.handle);
 	if (!buf)
 		return -ENOENT;
-	if (arg.offset + arg.length > numabuf_buf_bytes(buf))
+	if (arg.offset + arg.length > numabuf_buf_bytes(buf)) {
 		ret = -EINVAL;
-	else
+	} else {
+		/* The attached devices, then the dma-bufs' importers. */
 		ret = numabuf_attach_sync(buf, arg.offset, arg.length, dir,
 					  arg.flags & NUMABUF_SYNC_FOR_CPU);
+		numabuf_dmabuf_sync(buf, arg.offset, arg.length, dir,
+				    arg.flags & NUMABUF_SYNC_FOR_CPU);
+	}
+	numabuf_buf_put(buf);
+	return ret;
+}
+
+/*
+ * NUMABUF_IOC_EXPORT: a dma-buf of the whole buffer.  Any holder of the
+ * handle may export it: the dma-buf maps the same memory the handle does.
+ * The fd is installed only once the answer is written, so a failed copy
+ * leaves no descriptor behind.  EOPNOTSUPP where the kernel was built
+ * without dma-bufs (CONFIG_DMA_SHARED_BUFFER).
+ */
+static long numabuf_ioc_export(struct numabuf_file *nf, void __user *uarg)
+{
+	struct numabuf_export arg;
+	struct numabuf_buf *buf;
+	struct dma_buf *dmabuf;
+	int usize, fd, ret;
+
+	usize = numabuf_copy_arg(&arg, sizeof(arg), NUMABUF_EXPORT_SIZE_VER0,
+				 uarg);
+	if (usize < 0)
+		return usize;
+	if (arg.flags & ~NUMABUF_EXPORT_ALL)
+		return -EINVAL;
+	if (!numabuf_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+		return -EINVAL;
+
+	buf = numabuf_file_get(nf, arg.handle);
+	if (!buf)
+		return -ENOENT;
+	fd = get_unused_fd_flags(arg.flags & NUMABUF_EXPORT_CLOEXEC ?
+				 O_CLOEXEC : 0);
+	if (fd < 0) {
+		ret = fd;
+		goto err_put;
+	}
+	dmabuf = numabuf_dmabuf_export(buf, arg.flags & NUMABUF_EXPORT_RDONLY);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto err_fd;
+	}
+	/* The dma-buf holds its own reference now. */
+	numabuf_buf_put(buf);
+
+	arg.fd = fd;
+	if (copy_to_user(uarg, &arg, min_t(size_t, usize, sizeof(arg)))) {
+		put_unused_fd(fd);
+		/* dma_buf_put(), which kernels without dma-bufs lack. */
+		fput(dmabuf->file);
+		return -EFAULT;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+err_fd:
+	put_unused_fd(fd);
+err_put:
 	numabuf_buf_put(buf);
 	return ret;
 }
@@ -404,6 +467,8 @@ static long numabuf_ioctl(struct file *file, unsigned int cmd,
 		return numabuf_ioc_attach(nf, uarg, false);
 	if (numabuf_ioc_match(cmd, NUMABUF_IOC_SYNC))
 		return numabuf_ioc_sync(nf, uarg);
+	if (numabuf_ioc_match(cmd, NUMABUF_IOC_EXPORT))
+		return numabuf_ioc_export(nf, uarg);
 	return -ENOTTY;
 }
 

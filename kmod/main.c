@@ -5,6 +5,7 @@
  */
 #include <linux/module.h>
 
+#include "compat.h"
 #include "numabuf_priv.h"
 
 static int __init numabuf_init(void)
@@ -84,3 +85,5 @@ MODULE_DESCRIPTION("Pinned, physically contiguous, NUMA-local buffers");
 MODULE_AUTHOR("The numabuf developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION("0.2.0");
+/* dma_buf_export() and the rest of the dma-buf API (dmabuf.c). */
+NUMABUF_IMPORT_NS_DMA_BUF();

@@ -175,13 +175,14 @@ struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,
 }
 
 /*
- * Insert the pages of @vma, a batch at a time.  A buffer of 1 GiB is
+ * Insert the pages of @vma, from page @first of @buf on, a batch at a time
+ * (mmap() of /dev/numabuf and of a buffer's dma-bufs).  A buffer of 1 GiB is
  * 262,144 entries: the loop yields the CPU between batches and ends with
  * -EINTR as soon as the caller is killed; the core then unmaps whatever
  * was inserted (mmap_region() zaps a VMA whose ->mmap failed).
  */
-static int numabuf_insert_pages(struct vm_area_struct *vma,
-				struct numabuf_buf *buf, unsigned long first)
+int numabuf_insert_pages(struct vm_area_struct *vma, struct numabuf_buf *buf,
+			 unsigned long first)
 {
 	struct page *pages[NUMABUF_INSERT_BATCH];
 	unsigned long addr = vma->vm_start;

@@ -402,6 +402,8 @@ static int numabuf_buf_fill_one(const struct numabuf_buf *buf, void *arg)
 	if (numabuf_buf_put_attrs(skb, buf, f->pid_ns, f->user_ns) ||
 	    nla_put_u32(skb, NUMABUF_A_BUF_MAP_COUNT,
 			atomic_read(&buf->map_count)) ||
+	    nla_put_u32(skb, NUMABUF_A_BUF_EXPORTS,
+			atomic_read(&buf->exports)) ||
 	    (ctx->admin &&
 	     nla_put_u64_64bit(skb, NUMABUF_A_BUF_PHYS, page_to_phys(buf->page),
 			       NUMABUF_A_BUF_PAD)) ||

@@ -7,10 +7,12 @@
 
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/mmzone.h>
+#include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
@@ -115,6 +117,10 @@ struct numabuf_limits {
  *		moment they change @attachments, so that readers walking
  *		buffers under the xarray's lock may read it (nested inside)
  * @nr_attach:	entries in @attachments
+ * @dmabuf_lock: guards @dmabufs and their importers' attachments (dmabuf.c)
+ * @dmabufs:	the buffer's live dma-bufs (NUMABUF_IOC_EXPORT); each holds
+ *		a reference on the buffer
+ * @exports:	live dma-bufs of the buffer, for the control plane
  */
 struct numabuf_buf {
 	struct kref ref;
@@ -139,6 +145,10 @@ struct numabuf_buf {
 	struct list_head attachments;
 	spinlock_t attach_lock;	/* guards @attachments for readers */
 	unsigned int nr_attach;
+	/* dmabuf.c */
+	struct mutex dmabuf_lock;
+	struct list_head dmabufs;
+	atomic_t exports;
 };
 
 /**
@@ -278,6 +288,37 @@ struct numabuf_buf *numabuf_pgoff_buf(struct numabuf_file *nf,
 				      unsigned long pgoff,
 				      unsigned long *first);
 int numabuf_mmap(struct file *file, struct vm_area_struct *vma);
+int numabuf_insert_pages(struct vm_area_struct *vma, struct numabuf_buf *buf,
+			 unsigned long first);
+
+/* dmabuf.c, built where the kernel has dma-bufs */
+struct dma_buf;
+#ifdef CONFIG_DMA_SHARED_BUFFER
+void numabuf_dmabuf_buf_init(struct numabuf_buf *buf);
+struct dma_buf *numabuf_dmabuf_export(struct numabuf_buf *buf, bool rdonly);
+void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset, u64 len,
+			 enum dma_data_direction dir, bool for_cpu);
+#else
+static inline void numabuf_dmabuf_buf_init(struct numabuf_buf *buf)
+{
+	mutex_init(&buf->dmabuf_lock);
+	INIT_LIST_HEAD(&buf->dmabufs);
+	atomic_set(&buf->exports, 0);
+}
+
+static inline struct dma_buf *numabuf_dmabuf_export(struct numabuf_buf *buf,
+						    bool rdonly)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset,
+				       u64 len, enum dma_data_direction dir,
+				       bool for_cpu)
+{
+}
+#endif
+
 
 /* stats.c */
 void numabuf_stats_add(int node, u64 bytes);

@@ -123,6 +123,20 @@ int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info)
 	return 0;
 }
 
+/* EXPORT: the dma-buf's fd, or -errno. */
+int numabuf_dev_export(int fd, uint32_t handle, unsigned int flags)
+{
+	struct numabuf_export arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.handle = handle;
+	arg.flags = flags;
+	if (ioctl(fd, NUMABUF_IOC_EXPORT, &arg) < 0)
+		return -errno;
+	return arg.fd;
+}
+
 /* POOL_SET when @bytes is given, else POOL_GET; fills *info if not NULL. */
 int numabuf_dev_pool(int fd, int node, const uint64_t *bytes,
 		     struct numabuf_poolinfo *info)

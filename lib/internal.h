@@ -59,6 +59,7 @@ int numabuf_dev_alloc(int fd, size_t size, int node, unsigned int flags,
 		      struct numabuf *buf);
 int numabuf_dev_release(int fd, struct numabuf *buf, int release_handle);
 int numabuf_dev_info(int fd, uint32_t handle, struct numabuf_bufinfo *info);
+int numabuf_dev_export(int fd, uint32_t handle, unsigned int flags);
 int numabuf_dev_pool(int fd, int node, const uint64_t *bytes,
 		     struct numabuf_poolinfo *info);
 int numabuf_dev_attach(int fd, uint32_t handle, const char *device,

@@ -88,6 +88,7 @@ static const struct nb_attr nb_buf_attrs[NUMABUF_A_BUF_MAX + 1] = {
 	[NUMABUF_A_BUF_RELEASED] = { "released", MNL_TYPE_FLAG },
 	[NUMABUF_A_BUF_SUPPRESSED] = { "suppressed", MNL_TYPE_U32 },
 	[NUMABUF_A_BUF_ATTACH] = { "attach", MNL_TYPE_NESTED },
+	[NUMABUF_A_BUF_EXPORTS] = { "exports", MNL_TYPE_U32 },
 };
 
 static const struct nb_attr nb_attach_attrs[NUMABUF_A_ATTACH_MAX + 1] = {
@@ -667,6 +668,7 @@ static int nb_buf_parse(const struct nlmsghdr *nlh, struct numabuf_bufstat *st,
 	st->map_count = nb_u32(tb[NUMABUF_A_BUF_MAP_COUNT]);
 	st->error = nb_u32(tb[NUMABUF_A_BUF_ERROR]);
 	st->suppressed = nb_u32(tb[NUMABUF_A_BUF_SUPPRESSED]);
+	st->exports = nb_u32(tb[NUMABUF_A_BUF_EXPORTS]);
 	st->created_ns = nb_u64(tb[NUMABUF_A_BUF_CREATED]);
 	st->phys = nb_u64(tb[NUMABUF_A_BUF_PHYS]);
 	st->released = !!tb[NUMABUF_A_BUF_RELEASED];

@@ -168,6 +168,25 @@ NB_EXPORT int numabuf_info(const struct numabuf *buf,
 	return numabuf_dev_info(buf->ctx->fd, buf->handle, info);
 }
 
+NB_EXPORT int numabuf_export_flags(struct numabuf *buf, unsigned int flags,
+				   int *fd)
+{
+	int ret;
+
+	if (!buf || !fd || (flags & ~NUMABUF_EXPORT_ALL))
+		return -EINVAL;
+	ret = numabuf_dev_export(buf->ctx->fd, buf->handle, flags);
+	if (ret < 0)
+		return ret;
+	*fd = ret;
+	return 0;
+}
+
+NB_EXPORT int numabuf_export(struct numabuf *buf, int *fd)
+{
+	return numabuf_export_flags(buf, NUMABUF_EXPORT_CLOEXEC, fd);
+}
+
 NB_EXPORT int numabuf_phys(const struct numabuf *buf, uint64_t *phys)
 {
 	struct numabuf_bufinfo info;

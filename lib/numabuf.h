@@ -202,6 +202,21 @@ int numabuf_phys(const struct numabuf *buf, uint64_t *phys);
 int numabuf_info(const struct numabuf *buf, struct numabuf_bufinfo *info);
 
 /*
+ * A dma-buf file descriptor for the whole buffer (NUMABUF_IOC_EXPORT), in
+ * *fd, close-on-exec: for a kernel driver that imports dma-bufs, for
+ * another process (over a unix socket), or for mmap().  The memory lives
+ * for as long as the dma-buf does, even after numabuf_free(),
+ * numabuf_close() or the end of the process.  Returns 0 or -errno.
+ */
+int numabuf_export(struct numabuf *buf, int *fd);
+/*
+ * The same with NUMABUF_EXPORT_* flags: NUMABUF_EXPORT_RDONLY gives a
+ * dma-buf whose mmap() is read-only; without NUMABUF_EXPORT_CLOEXEC the
+ * fd survives exec().
+ */
+int numabuf_export_flags(struct numabuf *buf, unsigned int flags, int *fd);
+
+/*
  * Read the pool of @node (a node id or NUMABUF_NODE_LOCAL) into *info.
  * Any user may.  Returns 0 or -errno (-EINVAL, -ENODEV).
  */
@@ -366,7 +381,8 @@ struct numabuf_attachinfo {
  *		alloc-failed event; this event stands for 1 + @suppressed
  * @nr_attach:	entries in @attach: the devices the buffer is attached to
  *		(numabuf_attach()); in attached and detached events, 1
- * @reserved0:	zero
+ * @exports:	live dma-bufs of the buffer (numabuf_export()); each keeps
+ *		it alive
  * @attach:	@nr_attach attachments, NULL when none; valid until the
  *		callback returns
  * @reserved:	zero; room for later fields
@@ -389,7 +405,7 @@ struct numabuf_bufstat {
 	uint32_t released;
 	uint32_t suppressed;
 	uint32_t nr_attach;
-	uint32_t reserved0;
+	uint32_t exports;
 	const struct numabuf_attachinfo *attach;
 #if UINTPTR_MAX == 0xffffffffU
 	uint32_t attach_pad;	/* 8 bytes, as on 64-bit */

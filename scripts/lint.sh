@@ -21,7 +21,8 @@ fi
 
 echo "== checkpatch --strict"
 if ! "$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
-	--ignore FILE_PATH_CHANGES -f kmod/*.c kmod/*.h kmod/uapi/linux/numabuf.h; then
+	--ignore FILE_PATH_CHANGES -f kmod/*.c kmod/*.h kmod/uapi/linux/numabuf.h \
+	tests/modules/*.c tests/modules/*.h; then
 	fail=1
 fi
 
@@ -32,6 +33,14 @@ for k in $kvers; do
 	log=$(mktemp)
 	rm -rf "build/lint-$k"
 	if ! make --no-print-directory module KVER="$k" BUILD="$top/build/lint" \
+		KBUILD_ARGS="W=1 C=2 CHECK=sparse" >"$log" 2>&1; then
+		cat "$log"
+		fail=1
+	elif grep -E 'warning:|error:' "$log"; then
+		fail=1
+	fi
+	# The test modules (tests/modules), held to the same standard.
+	if ! make --no-print-directory test-modules KVER="$k" BUILD="$top/build/lint" \
 		KBUILD_ARGS="W=1 C=2 CHECK=sparse" >"$log" 2>&1; then
 		cat "$log"
 		fail=1

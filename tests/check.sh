@@ -182,7 +182,10 @@ for sel in "${kernels[@]}"; do
 		record "$kver module build" 0 1 0 "make module failed"
 		continue
 	fi
-	# The suite's test modules (tests/modules: nb_pte for t_cache).
+	# The test modules (tests/modules: nb_importer.ko, which the DMA
+	# tests load, and nb_pte.ko, t_cache's) go to build/<kver>/tests/modules/, where the suite
+	# looks for them.
+	section "$kver: build the test modules"
 	if ! make -C "$top" test-modules KVER="$kver" ${kdir:+KDIR="$kdir"}; then
 		record "$kver test modules build" 0 1 0 "make test-modules failed"
 		continue

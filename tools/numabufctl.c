@@ -1116,12 +1116,14 @@ enum {
 	BUF_ERROR	= 1 << 11,
 	BUF_SUPPRESSED	= 1 << 12,
 	BUF_ATTACH	= 1 << 13,
+	BUF_EXPORTS	= 1 << 14,	/* text: only when nonzero */
 };
 
 /* The attributes of buf-get's reply and of each event, as the spec has them. */
 #define BUF_LISTED	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
 			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
-			 BUF_MAP_COUNT | BUF_PHYS | BUF_CREATED | BUF_ATTACH)
+			 BUF_MAP_COUNT | BUF_PHYS | BUF_CREATED | BUF_ATTACH | \
+			 BUF_EXPORTS)
 #define BUF_CREATED_NTF	(BUF_ID | BUF_SIZE | BUF_NODE | BUF_FLAGS | \
 			 BUF_SOURCE | BUF_PID | BUF_UID | BUF_COMM | \
 			 BUF_CREATED)
@@ -1282,6 +1284,9 @@ static void put_buf(struct json *j, const struct numabuf_bufstat *st,
 		put_errno(j, "error", st->error);
 	if (fields & BUF_SUPPRESSED)
 		put_u64(j, "suppressed", st->suppressed);
+	/* Live dma-bufs, each of which keeps the buffer alive. */
+	if ((fields & BUF_EXPORTS) && (opts.json || st->exports))
+		put_u64(j, "exports", st->exports);
 	if ((fields & BUF_ATTACH) && (st->nr_attach || opts.json))
 		put_attach(j, st->attach, st->nr_attach);
 	/* Released, pages still held elsewhere: still charged and counted. */

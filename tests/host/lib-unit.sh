@@ -88,6 +88,8 @@ numabuf_attach
 numabuf_close
 numabuf_detach
 numabuf_device_node
+numabuf_export
+numabuf_export_flags
 numabuf_fd
 numabuf_free
 numabuf_handle
@@ -119,6 +121,8 @@ api_04="numabuf_alloc_near
 numabuf_attach
 numabuf_detach
 numabuf_device_node
+numabuf_export
+numabuf_export_flags
 numabuf_sync"
 
 version=0.4.0

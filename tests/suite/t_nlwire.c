@@ -115,6 +115,7 @@ static const struct nlw_set nlw_set_buf = {
 		[NUMABUF_A_BUF_ERROR] = NLW_U32,
 		[NUMABUF_A_BUF_RELEASED] = NLW_FLAG,
 		[NUMABUF_A_BUF_SUPPRESSED] = NLW_U32,
+		[NUMABUF_A_BUF_EXPORTS] = NLW_U32,
 	},
 	.attr = {
 		[NUMABUF_A_BUF_ID] = "id",
@@ -132,6 +133,7 @@ static const struct nlw_set nlw_set_buf = {
 		[NUMABUF_A_BUF_ERROR] = "error",
 		[NUMABUF_A_BUF_RELEASED] = "released",
 		[NUMABUF_A_BUF_SUPPRESSED] = "suppressed",
+		[NUMABUF_A_BUF_EXPORTS] = "exports",
 	},
 };
 
@@ -167,7 +169,7 @@ static const int nlw_buf_all[] = {
 	NUMABUF_A_BUF_ID, NUMABUF_A_BUF_SIZE, NUMABUF_A_BUF_NODE,
 	NUMABUF_A_BUF_FLAGS, NUMABUF_A_BUF_SOURCE, NUMABUF_A_BUF_PID,
 	NUMABUF_A_BUF_UID, NUMABUF_A_BUF_COMM, NUMABUF_A_BUF_MAP_COUNT,
-	NUMABUF_A_BUF_CREATED, NUMABUF_A_BUF_PHYS,
+	NUMABUF_A_BUF_CREATED, NUMABUF_A_BUF_PHYS, NUMABUF_A_BUF_EXPORTS,
 };
 
 /* buf-get to a caller without CAP_SYS_ADMIN: no phys. */
@@ -175,7 +177,7 @@ static const int nlw_buf_unpriv[] = {
 	NUMABUF_A_BUF_ID, NUMABUF_A_BUF_SIZE, NUMABUF_A_BUF_NODE,
 	NUMABUF_A_BUF_FLAGS, NUMABUF_A_BUF_SOURCE, NUMABUF_A_BUF_PID,
 	NUMABUF_A_BUF_UID, NUMABUF_A_BUF_COMM, NUMABUF_A_BUF_MAP_COUNT,
-	NUMABUF_A_BUF_CREATED,
+	NUMABUF_A_BUF_CREATED, NUMABUF_A_BUF_EXPORTS,
 };
 
 static const int nlw_created_ntf[] = {
