@@ -132,6 +132,14 @@ static long numabuf_ioc_alloc(struct numabuf_file *nf, void __user *uarg)
 	ret = numabuf_check_node(arg.node, &node);
 	if (ret)
 		return ret;
+	/*
+	 * Changing the kernel's own mapping of the memory flushes every
+	 * CPU's TLB and splits the kernel's large mappings for good: not
+	 * for every user of the device to do at will.
+	 */
+	if ((arg.flags & (NUMABUF_F_WC | NUMABUF_F_UC)) &&
+	    !capable(CAP_SYS_RAWIO) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 
 	bytes = PAGE_ALIGN(arg.length);
 	if (bytes > NUMABUF_MAX_BYTES)

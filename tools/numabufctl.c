@@ -708,8 +708,11 @@ out:
 
 /* ---- alloc --------------------------------------------------------------- */
 
-static const char *alloc_hint(int err)
+static const char *alloc_hint(int err, uint32_t flags)
 {
+	if (err == -EPERM && (flags & (NUMABUF_F_WC | NUMABUF_F_UC)))
+		return " (--wc and --uc need CAP_SYS_RAWIO or CAP_SYS_ADMIN:"
+		       " they change the kernel's own mapping of the memory)";
 	switch (err) {
 	case -ENODEV:
 		return " (node not online)";
@@ -1025,12 +1028,12 @@ static int do_alloc(int argc, char **argv)
 		if (near && dev_node >= 0)
 			fprintf(stderr, "%s: cannot allocate %s near %s (node %d): %s%s\n",
 				prog, size_text, near, dev_node,
-				strerror(-err), alloc_hint(err));
+				strerror(-err), alloc_hint(err, flags));
 		else
 			fprintf(stderr, "%s: cannot allocate %s %s %s: %s%s\n",
 				prog, size_text, near ? "near" : "on node",
 				near ? near : node_arg, strerror(-err),
-				alloc_hint(err));
+				alloc_hint(err, flags));
 		goto out_close;
 	}
 	if (err == NUMABUF_NEAR_NO_NODE)

@@ -16,11 +16,14 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nbutil.h"
@@ -255,6 +258,54 @@ NB_TEST(cache_flags,
 			  NULL) == -EINVAL, "WC|UC|PREFERRED not refused with EINVAL");
 	NB_STATS_EXPECT(base, 0, 0);
 	close(fd);
+}
+
+/* The udev rule's mode, with a group of the test's own. */
+#define NB_GID		4242
+
+static void nb_dev_restore(void)
+{
+	if (chown(NB_DEV, 0, 0) || chmod(NB_DEV, 0600)) {
+		/* later tests see the mode and fail loudly */
+	}
+}
+
+NB_TEST(cache_needs_rawio,
+	"uid nobody in the device's group without capabilities: a WC or UC ALLOC fails with EPERM, nothing is allocated, and a plain ALLOC works")
+{
+	struct nb_stats base = nb_stats_read();
+	int status;
+	pid_t pid;
+
+	NB_SYS(chown(NB_DEV, 0, NB_GID));
+	NB_SYS(chmod(NB_DEV, 0660));
+	atexit(nb_dev_restore);
+	pid = NB_SYS(fork());
+	if (!pid) {
+		gid_t g = NB_GID;
+		int fd, ret;
+
+		NB_SYS(setgroups(1, &g));
+		NB_SYS(setresgid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+		NB_SYS(setresuid(NB_NOBODY, NB_NOBODY, NB_NOBODY));
+		NB_CHECK(nb_proc_status("CapEff", 16) == 0, "capabilities left");
+		fd = NB_SYS(open(NB_DEV, O_RDWR | O_CLOEXEC));
+		ret = nb_alloc(fd, NB_PAGE, 0, NUMABUF_F_WC, NULL);
+		NB_CHECK(ret == -EPERM, "WC ALLOC as nobody: %s",
+			 nb_errname(-ret));
+		ret = nb_alloc(fd, NB_PAGE, 0, NUMABUF_F_UC, NULL);
+		NB_CHECK(ret == -EPERM, "UC ALLOC as nobody: %s",
+			 nb_errname(-ret));
+		ret = nb_alloc(fd, NB_PAGE, 0, 0, NULL);
+		NB_CHECK(ret == 0, "plain ALLOC as nobody: %s",
+			 nb_errname(-ret));
+		_exit(0);
+	}
+	NB_SYS(waitpid(pid, &status, 0));
+	nb_dev_restore();
+	NB_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "the unprivileged child failed (status %#x)", status);
+	NB_STATS_EXPECT(base, 0, 0);
 }
 
 static int nb_pool_set(int fd, int node, uint64_t target)

@@ -57,7 +57,8 @@
  * own mapping of the memory for as long as the buffer holds it, so that
  * no CPU mapping of another type can exist (x86: set_memory_wc() and
  * set_memory_uc(), restored at free).  At most one of the two; kernels
- * or architectures that cannot refuse them with EOPNOTSUPP.
+ * or architectures that cannot refuse them with EOPNOTSUPP.  They need
+ * CAP_SYS_RAWIO or CAP_SYS_ADMIN (EPERM).
  */
 #define NUMABUF_F_DMA32		0x00000010U
 #define NUMABUF_F_WC		0x00000020U
