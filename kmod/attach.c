@@ -114,6 +114,7 @@ static void numabuf_attach_end(struct numabuf_attachment *a, u32 reason)
 	numabuf_attach_unlink(a);
 	dma_unmap_page_attrs(a->dev, a->dma_addr, numabuf_buf_bytes(a->buf),
 			     DMA_BIDIRECTIONAL, 0);
+	atomic_dec(&a->buf->dma_maps);
 	numabuf_nl_buf_detached(a->buf, a, reason);
 }
 
@@ -170,7 +171,8 @@ static int numabuf_attach_map(struct numabuf_buf *buf, struct device *dev,
 			return -ERANGE;
 	}
 	a->dma_addr = dma_map_page_attrs(dev, buf->page, 0, bytes,
-					 DMA_BIDIRECTIONAL, 0);
+					 DMA_BIDIRECTIONAL,
+					 numabuf_dma_map_attrs(buf));
 	if (dma_mapping_error(dev, a->dma_addr))
 		return -ENOMEM;
 	if (!translated && a->dma_addr != phys_to_dma(dev, phys)) {
@@ -179,6 +181,7 @@ static int numabuf_attach_map(struct numabuf_buf *buf, struct device *dev,
 				     DMA_BIDIRECTIONAL, 0);
 		return -ERANGE;
 	}
+	atomic_inc(&buf->dma_maps);
 	return 0;
 }
 

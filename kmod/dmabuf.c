@@ -202,8 +202,10 @@ static void numabuf_dmabuf_detach(struct dma_buf *dmabuf,
 	mutex_lock(&buf->dmabuf_lock);
 	list_del(&a->link);
 	/* An importer that detaches while mapped leaves no mapping behind. */
-	if (a->mapped)
+	if (a->mapped) {
 		dma_unmap_sgtable(a->dev, &a->sgt, a->dir, 0);
+		atomic_dec(&buf->dma_maps);
+	}
 	mutex_unlock(&buf->dmabuf_lock);
 	sg_free_table(&a->sgt);
 	kfree(a);
@@ -227,10 +229,12 @@ static struct sg_table *numabuf_dmabuf_map(struct dma_buf_attachment *attach,
 		/* One mapping per attachment: its table is the attachment's. */
 		ret = -EBUSY;
 	} else {
-		ret = dma_map_sgtable(a->dev, &a->sgt, dir, 0);
+		ret = dma_map_sgtable(a->dev, &a->sgt, dir,
+				      numabuf_dma_map_attrs(buf));
 		if (!ret) {
 			a->dir = dir;
 			a->mapped = true;
+			atomic_inc(&buf->dma_maps);
 		}
 	}
 	mutex_unlock(&buf->dmabuf_lock);
@@ -248,6 +252,7 @@ static void numabuf_dmabuf_unmap(struct dma_buf_attachment *attach,
 	mutex_lock(&buf->dmabuf_lock);
 	if (a->mapped && sgt == &a->sgt) {
 		dma_unmap_sgtable(a->dev, &a->sgt, a->dir, 0);
+		atomic_dec(&buf->dma_maps);
 		a->mapped = false;
 	}
 	mutex_unlock(&buf->dmabuf_lock);

@@ -7,6 +7,7 @@
 
 #include <linux/bits.h>
 #include <linux/dma-direction.h>
+#include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
@@ -117,6 +118,8 @@ struct numabuf_limits {
  *		moment they change @attachments, so that readers walking
  *		buffers under the xarray's lock may read it (nested inside)
  * @nr_attach:	entries in @attachments
+ * @dma_maps:	live DMA mappings of the memory, attachments and dma-buf
+ *		importers' (numabuf_dma_map_attrs())
  * @dmabuf_lock: guards @dmabufs and their importers' attachments (dmabuf.c)
  * @dmabufs:	the buffer's live dma-bufs (NUMABUF_IOC_EXPORT); each holds
  *		a reference on the buffer
@@ -145,6 +148,7 @@ struct numabuf_buf {
 	struct list_head attachments;
 	spinlock_t attach_lock;	/* guards @attachments for readers */
 	unsigned int nr_attach;
+	atomic_t dma_maps;
 	/* dmabuf.c */
 	struct mutex dmabuf_lock;
 	struct list_head dmabufs;
@@ -226,6 +230,18 @@ static inline u64 numabuf_buf_bytes(const struct numabuf_buf *buf)
 static inline bool numabuf_below_4g(struct page *page, unsigned long nr_pages)
 {
 	return (u64)page_to_pfn(page) + nr_pages <= (SZ_4G >> PAGE_SHIFT);
+}
+
+/*
+ * Attributes for a new DMA mapping of @buf's memory.  The first mapping
+ * does the CPU cache maintenance; a mapping of memory that is mapped for
+ * another device already skips it (the caches are the CPU's, not the
+ * device's: the first one did it, and SYNC does it from then on), which
+ * is also what tells the DMA API's debugging that the overlap is meant.
+ */
+static inline unsigned long numabuf_dma_map_attrs(struct numabuf_buf *buf)
+{
+	return atomic_read(&buf->dma_maps) ? DMA_ATTR_SKIP_CPU_SYNC : 0;
 }
 
 /* account.c */
@@ -318,7 +334,6 @@ static inline void numabuf_dmabuf_sync(struct numabuf_buf *buf, u64 offset,
 {
 }
 #endif
-
 
 /* stats.c */
 void numabuf_stats_add(int node, u64 bytes);

@@ -224,7 +224,11 @@ struct numabuf_attach {
 };
 
 #define NUMABUF_ATTACH_SIZE_VER0	128
-#define NUMABUF_ATTACH_MAX		16
+/*
+ * At most this many devices per buffer: the kernel's DMA API debugging
+ * (CONFIG_DMA_API_DEBUG) warns beyond 8 live mappings of one cacheline.
+ */
+#define NUMABUF_ATTACH_MAX		8
 
 /* Why an attachment ended (NUMABUF_A_ATTACH_REASON). */
 #define NUMABUF_DETACH_REQUEST	1	/* DETACH */
