@@ -311,11 +311,23 @@ static int nb_kmsg_fd = -1;
  * numabuf is wrong: under TCG on a loaded host a timer interrupt can take
  * tens of milliseconds.  guest-suite.sh ignores the same lines.
  */
+/*
+ * Messages of the emulated machine being slow, not of anything tested:
+ * the timer and clocksource complaints, and ACPICA giving up on an AML
+ * loop after 30 s of real time (the pxb-pcie expander bus's _PRT builds
+ * its routing table in a loop that the KASAN kernel under emulation runs
+ * for longer than that when a device behind it is first enabled), with
+ * the two lines that follow from it.  guest-suite.sh's warn_log drops the
+ * same lines.
+ */
 static bool nb_kmsg_benign(const char *msg)
 {
 	return strstr(msg, "hrtimer: interrupt took") ||
 	       strstr(msg, "clocksource: timekeeping watchdog") ||
-	       strstr(msg, "clocksource: Long readout interval");
+	       strstr(msg, "clocksource: Long readout interval") ||
+	       strstr(msg, "due to previous error (AE_AML_LOOP_TIMEOUT)") ||
+	       strstr(msg, "can't derive routing for PCI INT A") ||
+	       strstr(msg, "PCI INT A: no GSI");
 }
 
 static void nb_kmsg_mark(void)
