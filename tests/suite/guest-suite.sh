@@ -91,6 +91,7 @@ warn_log() {
 			-e 'hrtimer: interrupt took' \
 			-e 'clocksource: timekeeping watchdog' \
 			-e 'clocksource: Long readout interval' \
+			-e 'sched: DL replenish lagged too much' \
 			-e 'due to previous error (AE_AML_LOOP_TIMEOUT)' \
 			-e "can't derive routing for PCI INT A" \
 			-e 'PCI INT A: no GSI' |

@@ -313,7 +313,9 @@ static int nb_kmsg_fd = -1;
  */
 /*
  * Messages of the emulated machine being slow, not of anything tested:
- * the timer and clocksource complaints, and ACPICA giving up on an AML
+ * the timer and clocksource complaints, the deadline scheduler's (from
+ * 6.12 the fair server of every CPU is a deadline entity, and a vCPU the
+ * host starves falls behind its replenishment), and ACPICA giving up on an AML
  * loop after 30 s of real time (the pxb-pcie expander bus's _PRT builds
  * its routing table in a loop that the KASAN kernel under emulation runs
  * for longer than that when a device behind it is first enabled), with
@@ -325,6 +327,7 @@ static bool nb_kmsg_benign(const char *msg)
 	return strstr(msg, "hrtimer: interrupt took") ||
 	       strstr(msg, "clocksource: timekeeping watchdog") ||
 	       strstr(msg, "clocksource: Long readout interval") ||
+	       strstr(msg, "sched: DL replenish lagged too much") ||
 	       strstr(msg, "due to previous error (AE_AML_LOOP_TIMEOUT)") ||
 	       strstr(msg, "can't derive routing for PCI INT A") ||
 	       strstr(msg, "PCI INT A: no GSI");
