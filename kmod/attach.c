@@ -91,6 +91,28 @@ static bool numabuf_dev_translated(struct device *dev)
 	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
 }
 
+/**
+ * numabuf_dma_reachable - can @dev reach all of @buf without bouncing?
+ * @dev:	a device with a DMA mask
+ * @buf:	the buffer
+ *
+ * Behind a translating IOMMU always; else the buffer's last byte must be
+ * within the device's DMA mask and its bus's limit, or the DMA API would
+ * bounce it through swiotlb (or fail).  Used by ATTACH and by the
+ * dma-buf importers' mappings.
+ */
+bool numabuf_dma_reachable(struct device *dev, const struct numabuf_buf *buf)
+{
+	phys_addr_t last = page_to_phys(buf->page) + numabuf_buf_bytes(buf) - 1;
+
+	if (numabuf_dev_translated(dev))
+		return true;
+	if (!dev->dma_mask)
+		return false;
+	return phys_to_dma(dev, last) <=
+	       min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
+}
+
 /* Take @a off every list.  Under numabuf_attach_mutex. */
 static void numabuf_attach_unlink(struct numabuf_attachment *a)
 {
@@ -159,17 +181,9 @@ static int numabuf_attach_map(struct numabuf_buf *buf, struct device *dev,
 	u64 bytes = numabuf_buf_bytes(buf);
 	phys_addr_t phys = page_to_phys(buf->page);
 	bool translated = numabuf_dev_translated(dev);
-	u64 limit;
 
-	/*
-	 * Without translation the device must reach the memory itself:
-	 * else the DMA API would bounce it through swiotlb (or fail).
-	 */
-	if (!translated) {
-		limit = min_not_zero(*dev->dma_mask, dev->bus_dma_limit);
-		if (phys_to_dma(dev, phys + bytes - 1) > limit)
-			return -ERANGE;
-	}
+	if (!numabuf_dma_reachable(dev, buf))
+		return -ERANGE;
 	a->dma_addr = dma_map_page_attrs(dev, buf->page, 0, bytes,
 					 DMA_BIDIRECTIONAL,
 					 numabuf_dma_map_attrs(buf));

@@ -83,40 +83,6 @@ void numabuf_dmabuf_buf_init(struct numabuf_buf *buf)
 }
 
 /*
- * The page protection of every CPU mapping of a dma-buf.  The one place
- * where the buffer's cache mode (NUMABUF_F_WC / _UC) is to be applied;
- * for now every buffer is cached and @prot is kept as it is.
- */
-static pgprot_t numabuf_dmabuf_page_prot(const struct numabuf_buf *buf,
-					 pgprot_t prot)
-{
-	return prot;
-}
-
-/*
- * Can @dev reach all of @buf without a bounce buffer?  Behind an IOMMU
- * that translates for the DMA API, always; else the device's DMA mask and
- * its bus limit must cover the last byte.  x86 has no DMA offset: the bus
- * address is the physical one.
- */
-static bool numabuf_dmabuf_reachable(struct device *dev,
-				     const struct numabuf_buf *buf)
-{
-	struct iommu_domain *dom = iommu_get_domain_for_dev(dev);
-	u64 last = page_to_phys(buf->page) + numabuf_buf_bytes(buf) - 1;
-	u64 limit;
-
-	if (dom && (dom->type & __IOMMU_DOMAIN_DMA_API))
-		return true;
-	if (!dev->dma_mask)
-		return false;
-	limit = *dev->dma_mask;
-	if (dev->bus_dma_limit)
-		limit = min(limit, dev->bus_dma_limit);
-	return last <= limit;
-}
-
-/*
  * Length of the segment at physical address @pos of the @left bytes that
  * remain: as long as the device's segment size and boundary allow.
  */
@@ -221,7 +187,7 @@ static struct sg_table *numabuf_dmabuf_map(struct dma_buf_attachment *attach,
 
 	if (!valid_dma_direction(dir))
 		return ERR_PTR(-EINVAL);
-	if (!numabuf_dmabuf_reachable(a->dev, buf))
+	if (!numabuf_dma_reachable(a->dev, buf))
 		return ERR_PTR(-ERANGE);
 
 	mutex_lock(&buf->dmabuf_lock);
@@ -421,7 +387,7 @@ static int numabuf_dmabuf_mmap(struct dma_buf *dmabuf,
 
 	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);
-	vma->vm_page_prot = numabuf_dmabuf_page_prot(buf, vma->vm_page_prot);
+	vma->vm_page_prot = numabuf_buf_pgprot(buf, vma->vm_page_prot);
 
 	/* On failure the core unmaps whatever was inserted. */
 	ret = numabuf_insert_pages(vma, buf, vma->vm_pgoff);

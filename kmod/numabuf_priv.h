@@ -352,6 +352,7 @@ void numabuf_nl_alloc_failed(int node, u64 bytes, u32 flags, int err);
 void numabuf_nl_pool_low(int node);
 
 /* attach.c */
+bool numabuf_dma_reachable(struct device *dev, const struct numabuf_buf *buf);
 int numabuf_attach_init(void);
 void numabuf_attach_exit(void);
 int numabuf_attach_add(struct numabuf_buf *buf, const char *name,
