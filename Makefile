@@ -1,5 +1,5 @@
 # numabuf: top-level build.  `make` builds the module (for the running kernel,
-# or the newest installed headers), the library and the tools.
+# or the newest installed headers), the library, the tools and the examples.
 #
 #   make module KVER=<release>   module for one kernel -> build/<release>/numabuf.ko
 #   make modules                 module for every installed kernel with headers
@@ -25,9 +25,9 @@ KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
-.PHONY: all module modules test-modules lib tools lint check demo bench deps install clean
+.PHONY: all module modules test-modules lib tools examples lint check demo bench deps install clean
 
-all: module lib tools
+all: module lib tools examples
 
 # Each kernel gets its own copy of the sources, so objects of two kernels
 # never mix.
@@ -55,6 +55,11 @@ lib:
 tools: lib
 	$(MAKE) -C tools
 
+# examples/: programs users start from (RDMA and DPDK ones only where
+# libibverbs-dev and libdpdk-dev are installed).
+examples: lib
+	$(MAKE) -C examples
+
 deps:
 	$(TOP)/scripts/install-deps.sh
 
@@ -62,7 +67,7 @@ lint: deps
 	$(TOP)/scripts/lint.sh
 
 check: deps
-	$(MAKE) lib tools
+	$(MAKE) lib tools examples
 	$(TOP)/tests/check.sh
 
 demo: deps
@@ -79,7 +84,7 @@ bench: deps
 
 UDEVDIR ?= /lib/udev/rules.d
 
-install: module lib tools
+install: module lib tools examples
 	$(MAKE) -C $(KDIR) M=$(MODDIR) modules_install
 	$(MAKE) -C lib install
 	$(MAKE) -C tools install
@@ -89,3 +94,4 @@ clean:
 	rm -rf $(BUILD)
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C tools clean
+	-$(MAKE) -C examples clean

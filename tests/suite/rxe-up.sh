@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# rxe-up.sh [up|down]: soft-RoCE for the RDMA tests, inside a test guest
+# only (it changes the guest's network).  `up` (the default) loads what
+# Debian builds as modules (the debug kernel has them built in), makes a
+# dummy interface nbd0 with 192.0.2.1/24 (a documentation range; the guest
+# has no network and nothing leaves it) and an rxe device nbrxe0 on it,
+# then prints the device's name.  Idempotent.  `down` removes both.
+# Exit status 0 on success, 77 when the kernel has no rdma_rxe (a skip),
+# 1 otherwise with the reason on stderr.
+set -u
+dev=nbrxe0
+net=nbd0
+
+die() { echo "rxe-up: $*" >&2; exit 1; }
+
+case ${1:-up} in
+down)
+	rdma link delete "$dev" 2>/dev/null
+	ip link delete "$net" 2>/dev/null
+	exit 0
+	;;
+up) ;;
+*) die "usage: rxe-up.sh [up|down]" ;;
+esac
+
+if [[ ! -d /sys/module/rdma_rxe ]]; then
+	# The kernel's own request_module() cannot reach the 9p root's
+	# modprobe in this guest (PLATFORM.md), so crc32 for rxe's ICRC
+	# is loaded by hand; missing modules are fine when built in.
+	for m in crc32_generic dummy ib_uverbs rdma_rxe; do
+		modprobe -q "$m" 2>/dev/null
+	done
+	[[ -d /sys/module/rdma_rxe ]] || { echo "rxe-up: no rdma_rxe in this kernel" >&2; exit 77; }
+fi
+command -v rdma >/dev/null || die "no rdma tool (iproute2)"
+
+if [[ ! -d /sys/class/net/$net ]]; then
+	ip link add "$net" type dummy || die "cannot create dummy interface $net"
+	ip addr add 192.0.2.1/24 dev "$net" || die "cannot address $net"
+fi
+ip link set "$net" up || die "cannot bring $net up"
+if [[ ! -d /sys/class/infiniband/$dev ]]; then
+	rdma link add "$dev" type rxe netdev "$net" || die "rdma link add $dev failed"
+fi
+# The verbs device node appears once ib_uverbs has registered it.
+for _ in $(seq 50); do
+	ls /sys/class/infiniband/$dev/device/infiniband_verbs/ >/dev/null 2>&1 && break
+	compgen -G "/sys/class/infiniband_verbs/uverbs*" >/dev/null && break
+	sleep 0.1
+done
+compgen -G "/dev/infiniband/uverbs*" >/dev/null || die "no /dev/infiniband/uverbs* after adding $dev"
+echo "$dev"
