@@ -249,6 +249,7 @@ for b in "${binaries[@]}"; do
 	[[ -n ${NB_DMA:-} ]] && dma_lane=y
 	[[ $dma_test == "$dma_lane" ]] || continue
 	echo "# ---- $name"
+	bin_start=$SECONDS
 	timeout --kill-after=10 3600 "$b" 2>&1 | tee "$tmp/out.$name"
 	rc=${PIPESTATUS[0]}
 	sed -n 's/^# expected kernel log: //p' "$tmp/out.$name" >>"$accepted_msgs"
@@ -260,7 +261,8 @@ for b in "${binaries[@]}"; do
 	skip=$((skip + ns))
 	# A binary that failed without saying which test (a crash of the
 	# harness itself, a timeout) is one more failure.
-	echo "# free memory after $name: $(free_kb) KiB"
+	# Wall time per binary: where a lane's minutes go (CI's budget).
+	echo "# free memory after $name: $(free_kb) KiB; $name took $((SECONDS - bin_start)) s"
 	if ((rc != 0 && nf == 0)); then
 		result FAIL "$name" "exited with status $rc without a FAIL line"
 	elif ((rc == 0 && np + nf + ns == 0)); then
