@@ -71,6 +71,7 @@ log=$work/guest.log
 out=$work/console.txt
 
 others=$(pgrep -c -x qemu-system-x86) || true
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 echo "== $started: numabuf-rdmabench in a guest running $kver (2 nodes of $node_mem)"
@@ -79,6 +80,7 @@ tests/qemu/guest-run --timeout "$timeout" --node-mem "$node_mem" --log "$log" \
 	"$kver" -- bench/rdma.sh --in-guest "build/$kver/numabuf.ko" "${bench_args[@]}" \
 	| tr -d '\r' | tee "$out" || rc=$?
 elapsed=$((SECONDS - start))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 status=$(sed -n 's/^==== rdmabench report end, exit \([0-9]*\)$/\1/p' "$out")
 if [[ $status != 0 ]]; then
 	echo "rdmabench: the run failed (guest-run ${rc}, bench exit ${status:-none}); log: $log" >&2
@@ -99,7 +101,8 @@ fi
 	echo "TCG software emulation (-cpu max), 2 NUMA nodes of $node_mem, one CPU each;"
 	echo "soft-RoCE (rdma_rxe) on a dummy netdev, two RC queue pairs of the one device"
 	echo "connected to each other. Host $(nproc) CPUs; ${others:-0} other QEMU guest(s)"
-	echo "running at the start. Whole run, boot included: ${elapsed} s."
+	echo "running at the start; host load average $load_before before, $load_after after."
+	echo "Whole run, boot included: ${elapsed} s."
 	echo "Times are emulated-CPU times and rxe is a software device: compare the"
 	echo "memory kinds with each other, not with hardware."
 	echo "numabuf-rdmabench options: ${bench_args[*]:-(defaults)}"

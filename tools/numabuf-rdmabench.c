@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -50,6 +51,7 @@
 #include "util.h"
 
 #define MPOL_BIND_	2
+#define MPOL_MF_MOVE_	(1 << 1)
 #define NODE_BITS	1024
 #define HUGE_SZ		(2ULL << 20)
 #define MAX_SIZES	16
@@ -164,6 +166,34 @@ static bool hp_reserve(uint64_t bytes)
 	return hp_read() >= hp_saved + want;
 }
 
+/*
+ * Run on the node's CPUs: the CPU copies every byte soft-RoCE moves, and
+ * should do so next to the memory.  Returns the list, for the report.
+ */
+static const char *pin_to_node(char *cpus, size_t len)
+{
+	uint64_t map[NODE_BITS / 64] = { 0 };
+	char path[128];
+	cpu_set_t set;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+	f = fopen(path, "r");
+	if (!f || !fgets(cpus, (int)len, f))
+		die("node %d: no %s", node, path);
+	fclose(f);
+	cpus[strcspn(cpus, "\n")] = 0;
+	if (!cpus[0] || list_parse(cpus, map, NODE_BITS))
+		die("node %d has no CPUs ('%s')", node, cpus);
+	CPU_ZERO(&set);
+	for (unsigned int c = 0; c < NODE_BITS && c < CPU_SETSIZE; c++)
+		if (list_test(map, c))
+			CPU_SET(c, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity: %s", strerror(errno));
+	return cpus;
+}
+
 /* ---- memory ---- */
 
 /* Every page of [addr, addr + len) on the node, as move_pages(2) says. */
@@ -192,7 +222,9 @@ static int mbind_node(void *p, uint64_t len)
 	unsigned long mask[NODE_BITS / 64] = { 0 };
 
 	mask[node / 64] = 1UL << (node % 64);
-	return (int)syscall(SYS_mbind, p, len, MPOL_BIND_, mask, NODE_BITS + 1, 0);
+	/* MOVE: heap memory malloc() reuses may have been touched already. */
+	return (int)syscall(SYS_mbind, p, len, MPOL_BIND_, mask, NODE_BITS + 1,
+			    MPOL_MF_MOVE_);
 }
 
 /* @len bytes of @kind on the node, resident; false (with a note) if not. */
@@ -662,7 +694,7 @@ int main(int argc, char **argv)
 	double budget = 5;
 	struct reg regs[MAX_SIZES];
 	struct xfer x;
-	char *list, *tok, *save, thp[128] = "?";
+	char *list, *tok, *save, thp[128] = "?", cpus[256];
 	FILE *f;
 
 	while ((opt = getopt_long(argc, argv, "d:n:s:i:t:T:m:r:h", longopts, NULL)) != -1) {
@@ -714,6 +746,7 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 
+	pin_to_node(cpus, sizeof(cpus));
 	ret = numabuf_open(&nbctx);
 	if (ret < 0)
 		die("open /dev/numabuf: %s", strerror(-ret));
@@ -728,8 +761,8 @@ int main(int argc, char **argv)
 	numabuf_close(nbctx);
 	hp_restore();
 
-	printf("# numabuf-rdmabench: device %s, memory on node %d, kernel ",
-	       dev ? dev : "(first)", node);
+	printf("# numabuf-rdmabench: device %s, memory on node %d, on its CPUs %s, kernel ",
+	       dev ? dev : "(first)", node, cpus);
 	fflush(stdout);
 	if (system("uname -r"))
 		printf("\n");
