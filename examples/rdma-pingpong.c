@@ -332,13 +332,27 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "n:s:i:d:g:h", options, NULL)) != -1) {
 		switch (opt) {
-		case 'n': node = atoi(optarg); break;
-		case 's': size = strtoull(optarg, NULL, 0); break;
-		case 'i': iters = strtoull(optarg, NULL, 0); break;
-		case 'd': devname = optarg; break;
-		case 'g': gid_index = atoi(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			node = atoi(optarg);
+			break;
+		case 's':
+			size = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			iters = strtoull(optarg, NULL, 0);
+			break;
+		case 'd':
+			devname = optarg;
+			break;
+		case 'g':
+			gid_index = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || size == 0 || size > (1ULL << 30) || iters == 0 ||

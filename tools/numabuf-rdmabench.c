@@ -699,11 +699,21 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "d:n:s:i:t:T:m:r:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': dev = optarg; break;
-		case 'n': node = atoi(optarg); break;
-		case 's': sizes = optarg; break;
-		case 'i': iters = atoi(optarg); break;
-		case 't': budget = atof(optarg); break;
+		case 'd':
+			dev = optarg;
+			break;
+		case 'n':
+			node = atoi(optarg);
+			break;
+		case 's':
+			sizes = optarg;
+			break;
+		case 'i':
+			iters = atoi(optarg);
+			break;
+		case 't':
+			budget = atof(optarg);
+			break;
 		case 'T':
 			if (parse_size(optarg, &total) || !total || total % 4096)
 				die("-T: whole 4 KiB pages");
@@ -712,15 +722,21 @@ int main(int argc, char **argv)
 			if (parse_size(optarg, &msg) || !msg || msg > (1ULL << 30))
 				die("-m: 1 byte to 1 GiB");
 			break;
-		case 'r': reps = atoi(optarg); break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
 		case 'q':
 			sizes = "4K,2M,64M";
 			iters = 3;
 			total = 16ULL << 20;
 			reps = 1;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || iters < 1 || iters > MAX_ITERS || reps < 1 ||
