@@ -13,6 +13,11 @@
 #                                numabuf-bench in one guest (default: the 6.1
 #                                line; KVER=... on the command line works
 #                                too) -> bench/results/
+#   make rdmabench [BENCH_KERNEL=6.12] [BENCH_ARGS=--quick]
+#                                numabuf-rdmabench in one guest on soft-RoCE:
+#                                ibv_reg_mr cost and RDMA throughput of numabuf,
+#                                malloc + mlock and hugetlbfs memory
+#                                -> bench/results/rdma-LINE.md
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -25,7 +30,7 @@ KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
-.PHONY: all module modules test-modules lib tools examples lint check demo bench deps install clean
+.PHONY: all module modules test-modules lib tools examples lint check demo bench rdmabench deps install clean
 
 all: module lib tools examples
 
@@ -81,6 +86,10 @@ BENCH_KERNEL ?= $(if $(filter command line,$(origin KVER)),$(KVER),6.1)
 bench: deps
 	$(MAKE) lib tools
 	BENCH_KERNEL=$(BENCH_KERNEL) $(TOP)/bench/run.sh
+
+rdmabench: deps
+	$(MAKE) lib tools
+	BENCH_KERNEL=$(BENCH_KERNEL) $(TOP)/bench/rdma.sh
 
 UDEVDIR ?= /lib/udev/rules.d
 
