@@ -27,6 +27,9 @@
  *                 caller's when the port has none)
  *   --size SIZE   bytes of the buffer, suffix K, M or G (default 4M)
  *   --packets N   packets in each direction (default 256)
+ *   --stop        stop (SIGSTOP) once the buffer is registered and mapped,
+ *                 before any packet, so a debugger or a test can look at
+ *                 the process; SIGCONT goes on
  *
  * It needs two ports that see each other's frames (cabled together, or two
  * virtual ports on one switch), e.g. with both bound to vfio-pci:
@@ -46,6 +49,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +398,7 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 's' },
 		{ "packets", required_argument, NULL, 'p' },
+		{ "stop", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct rte_pktmbuf_extmem ext;
@@ -403,9 +408,12 @@ int main(int argc, char **argv)
 	unsigned int n_mbufs;
 	uint32_t packets = 256, intact[2];
 	struct extmem em;
-	int node = NUMABUF_NODE_LOCAL, node_given = 0, ret, c, errors = 0;
+	int node = NUMABUF_NODE_LOCAL, node_given = 0, stop = 0, ret, c;
+	int errors = 0;
 	uint16_t port;
 
+	/* Line by line, also into a pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0)
 		rte_exit(EXIT_FAILURE, "rte_eal_init: %s\n", rte_strerror(rte_errno));
@@ -416,9 +424,10 @@ int main(int argc, char **argv)
 		case 'n': node = atoi(optarg); node_given = 1; break;
 		case 's': size = parse_size(optarg); break;
 		case 'p': packets = strtoul(optarg, NULL, 0); break;
+		case 'S': stop = 1; break;
 		default:
 			rte_exit(EXIT_FAILURE,
-				 "usage: dpdk-extmem [EAL options] -- [--node N] [--size SIZE] [--packets N]\n");
+				 "usage: dpdk-extmem [EAL options] -- [--node N] [--size SIZE] [--packets N] [--stop]\n");
 		}
 	}
 	printf("iova mode: %s\n", rte_eal_iova_mode() == RTE_IOVA_PA ? "PA" :
@@ -456,6 +465,9 @@ int main(int argc, char **argv)
 			 rte_strerror(rte_errno));
 	printf("mbuf pool: %u mbufs of %u bytes in the buffer\n", n_mbufs,
 	       ext.elt_size);
+
+	if (stop)
+		raise(SIGSTOP);
 
 	for (port = 0; port < 2; port++) {
 		ret = port_setup(port, pool);
