@@ -99,9 +99,21 @@ static unsigned long long parse_size(const char *s)
 	unsigned long long v = strtoull(s, &end, 0);
 
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end || !v)
 		rte_exit(EXIT_FAILURE, "bad size '%s'\n", s);
@@ -299,7 +311,7 @@ static void extmem_setup(struct extmem *em, struct numabuf_ctx *ctx,
 			 size_t len, int node)
 {
 	rte_iova_t *iovas;
-	unsigned int n_pages = len / PAGE_SZ, i;
+	unsigned int n_pages, i;
 	uint64_t phys;
 	int ret;
 
@@ -353,8 +365,9 @@ static void extmem_setup(struct extmem *em, struct numabuf_ctx *ctx,
 	 */
 	em->dev = port_device(0);
 	if (!em->dev || rte_dev_dma_map(em->dev, em->va, em->iova, em->len))
-		rte_exit(EXIT_FAILURE, "rte_dev_dma_map: %s\n",
-			 rte_strerror(rte_errno));
+		rte_exit(EXIT_FAILURE,
+			 "rte_dev_dma_map of IOVA %#" PRIx64 ": %s (can the IOMMU address it?)\n",
+			 (uint64_t)em->iova, rte_strerror(rte_errno));
 }
 
 /*
@@ -421,10 +434,21 @@ int main(int argc, char **argv)
 	argv += ret;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': node = atoi(optarg); node_given = 1; break;
-		case 's': size = parse_size(optarg); break;
-		case 'p': packets = strtoul(optarg, NULL, 0); break;
-		case 'S': stop = 1; break;
+		case 'n':
+			node = atoi(optarg);
+			node_given = 1;
+			break;
+		case 's':
+			size = parse_size(optarg);
+			break;
+		case 'p':
+			packets = strtoul(optarg, NULL, 0);
+			if (!packets || packets > 1000000)
+				rte_exit(EXIT_FAILURE, "--packets: 1 to 1000000\n");
+			break;
+		case 'S':
+			stop = 1;
+			break;
 		default:
 			rte_exit(EXIT_FAILURE,
 				 "usage: dpdk-extmem [EAL options] -- [--node N] [--size SIZE] [--packets N] [--stop]\n");
