@@ -266,11 +266,15 @@ int main(int argc, char **argv)
 		explain("phys", err, node);
 		goto out_free;
 	}
-	printf("info: node %d, %" PRIu64 " bytes, source %s, %u mapping(s), phys %s%#" PRIx64 "\n",
+	printf("info: node %d, %" PRIu64 " bytes, source %s, %u mapping(s), ",
 	       info.node, info.size,
 	       info.source == NUMABUF_SOURCE_POOL ? "pool" :
 	       info.source == NUMABUF_SOURCE_RANGE ? "range" : "page allocator",
-	       info.map_count, phys ? "" : "hidden ", phys);
+	       info.map_count);
+	if (phys)
+		printf("phys %#" PRIx64 "\n", phys);
+	else
+		printf("phys hidden (needs CAP_SYS_ADMIN)\n");
 
 	/* 5. Facts from outside numabuf. */
 	if (check_nodes(p, numabuf_size(buf), node)) {

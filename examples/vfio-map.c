@@ -50,6 +50,11 @@
 #define EDU_CHUNK	2048	/* QEMU 7.2 aborts on a full 4096 */
 #define EDU_COPY	(16 << 10)
 
+/*
+ * On any error: say why and exit.  The kernel undoes the rest when the
+ * process ends (DMA mappings with the container, the buffer with the
+ * numabuf file); a long-running program would unwind instead.
+ */
 #define die(...) do { fprintf(stderr, "vfio-map: " __VA_ARGS__); \
 		      fputc('\n', stderr); exit(1); } while (0)
 
@@ -216,8 +221,12 @@ int main(int argc, char **argv)
 		die("VFIO_IOMMU_MAP_DMA: %s%s", strerror(errno), errno == ENOMEM ?
 		    " (RLIMIT_MEMLOCK: VFIO counts the buffer again)" : "");
 	numabuf_phys(buf, &phys);
-	printf("mapped at IOVA %#" PRIx64 " (physical address %s%#" PRIx64 ")\n",
-	       iova, phys ? "" : "hidden ", phys);
+	/* The device is given the IOVA, never the physical address. */
+	if (phys)
+		printf("mapped at IOVA %#" PRIx64 " (physical address %#" PRIx64 ")\n",
+		       iova, phys);
+	else
+		printf("mapped at IOVA %#" PRIx64 " (physical address hidden)\n", iova);
 
 	/* 5. Drive the device: needs its fd from the group. */
 	if (edu) {
