@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: LGPL-2.1-or-later
+// SPDX-License-Identifier: MIT
 /*
  * dpdk-extmem: packets through DPDK ports with their buffers in numabuf
  * memory.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * rdma-pingpong: RDMA from a numabuf buffer on a chosen NUMA node.
  *
