@@ -1001,20 +1001,24 @@ static void unpriv_body(void)
 }
 
 /*
- * rxe of 6.12 logs each refused registration at error level, with its PD
- * number: "nbrxe0: pd#13 rxe_reg_user_mr: returned err = -12" (6.1 says
- * nothing).  The refusals are the test's own doing: accept exactly the
- * lines of that form the kernel log has (the harness checks the log after
- * the test, so they can be named once they are known).
+ * rxe logs each refused registration: 6.1 at warning level, "rdma_rxe:
+ * rxe_mr_init_user: Unable to pin memory region err = -12", 6.12 at error
+ * level with its PD number, "nbrxe0: pd#13 rxe_reg_user_mr: returned
+ * err = -12" (for ENOMEM; -@err).  The refusals are the test's own doing: accept exactly the
+ * lines of those forms the kernel log has (the harness checks the log
+ * after the test, so they can be named once they are known).
  */
-static void expect_rxe_reg_refusals(void)
+static void expect_rxe_reg_refusals(int err)
 {
-	char rec[1024], text[NB_KMSG_EXPECT_LEN], seen[3][NB_KMSG_EXPECT_LEN];
+	char msg61[NB_KMSG_EXPECT_LEN], rec[1024], text[NB_KMSG_EXPECT_LEN], seen[3][NB_KMSG_EXPECT_LEN];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int n = 0, i, pd;
 	ssize_t len;
 
 	NB_CHECK(fd >= 0, "open /dev/kmsg: %s", strerror(errno));
+	snprintf(msg61, sizeof(msg61),
+		 "rdma_rxe: rxe_mr_init_user: Unable to pin memory region err = -%d",
+		 err);
 	for (;;) {
 		char *msg;
 
@@ -1029,10 +1033,14 @@ static void expect_rxe_reg_refusals(void)
 			continue;
 		msg++;
 		msg[strcspn(msg, "\n")] = 0;
-		if (sscanf(msg, RXE_DEV ": pd#%d ", &pd) != 1)
+		if (!strcmp(msg, msg61))
+			snprintf(text, sizeof(text), "%s", msg61);
+		else if (sscanf(msg, RXE_DEV ": pd#%d ", &pd) == 1)
+			snprintf(text, sizeof(text),
+				 RXE_DEV ": pd#%d rxe_reg_user_mr: returned err = -%d",
+				 pd, err);
+		else
 			continue;
-		snprintf(text, sizeof(text),
-			 RXE_DEV ": pd#%d rxe_reg_user_mr: returned err = -12", pd);
 		if (strcmp(msg, text))
 			continue;
 		for (i = 0; i < n; i++)
@@ -1102,10 +1110,49 @@ NB_TEST(unprivileged_rdma,
 	restore_owner(NB_DEV, &nst);
 	restore_owner(upath, &ust);
 	rdma_close(&r);
-	expect_rxe_reg_refusals();
+	expect_rxe_reg_refusals(ENOMEM);
 	NB_CHECK(!ret, "fork/waitpid: %s", strerror(ret));
 	NB_CHECK(WIFEXITED(st) && !WEXITSTATUS(st),
 		 "nobody's process failed (status %#x)", st);
+}
+
+/* ---- a buffer without struct pages in its mapping ---- */
+
+NB_TEST(huge_map_refused,
+	"ibv_reg_mr of a NUMABUF_F_HUGE_MAP buffer (a PFN mapping, which get_user_pages cannot pin) fails with EFAULT and charges nothing (VmPin); SKIP where the kernel refuses such buffers (before 6.12)")
+{
+	const size_t len = 2 * NB_MIB;
+	int fd, ret;
+	unsigned long long pin0;
+	struct numabuf_alloc a;
+	struct ibv_mr *mr;
+	struct rdma r;
+	char *p;
+
+	rxe_need();
+	fd = nb_open();
+	ret = nb_alloc(fd, len, 0, NUMABUF_F_HUGE_MAP, &a);
+	if (ret == -EOPNOTSUPP)
+		nb_skip("this kernel refuses NUMABUF_F_HUGE_MAP (EOPNOTSUPP; before 6.12), so there is no such buffer to register");
+	NB_CHECK(!ret, "ALLOC with NUMABUF_F_HUGE_MAP: %s", nb_errname(-ret));
+	p = nb_map(fd, a.offset, len);
+	rdma_open(&r);
+	pin0 = vmpin_kb();
+	errno = 0;
+	mr = ibv_reg_mr(r.pd, p, len, MR_ACCESS);
+	ret = errno;
+	if (mr)
+		rdma_dereg(mr);
+	NB_CHECK(!mr && ret == EFAULT,
+		 "ibv_reg_mr of a NUMABUF_F_HUGE_MAP buffer: %s, expected EFAULT",
+		 mr ? "success" : nb_errname(ret));
+	NB_CHECK(vmpin_kb() == pin0, "the refused ibv_reg_mr left VmPin at %llu kB, was %llu",
+		 vmpin_kb(), pin0);
+	rdma_close(&r);
+	NB_SYS(munmap(p, len));
+	NB_CHECK(!nb_free(fd, a.handle), "FREE failed");
+	close(fd);
+	expect_rxe_reg_refusals(EFAULT);
 }
 
 /* ---- 4. dma-buf memory registration ---- */
