@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * RDMA with numabuf memory: libibverbs over soft-RoCE (rdma_rxe), a
- * device nbrxe0 on the dummy interface nbd0 (192.0.2.1) that
- * tests/suite/rxe-up.sh brings up; every test runs it first and SKIPs
- * when it exits 77 (no rdma_rxe in this kernel).
+ * device nbrxe0 on the interface nbd0 (192.0.2.1; veth, or dummy where
+ * the kernel has no veth) that tests/suite/rxe-up.sh brings up; it runs
+ * before main() and every test makes sure it did, and SKIPs when it exits
+ * 77 (no rdma_rxe in this kernel).
  *
  * Two RC queue pairs on the one rxe device are connected to each other
  * (loopback, the device's RoCE v2 GID for 192.0.2.1), so a buffer on node
@@ -694,14 +695,29 @@ static unsigned long long vmpin_kb(void)
 	return nb_proc_status("VmPin", 10);
 }
 
+/*
+ * VmPin must become @kb.  Polled for ~2 s: a buffer whose last pin goes
+ * is given back by the module's scan (every 200 ms), and its charge with
+ * it.
+ */
+static void expect_pin(unsigned long long kb, const char *what)
+{
+	int i;
+
+	for (i = 0; i < 20 * (int)nb_slow() && vmpin_kb() != kb; i++)
+		usleep(100000);
+	NB_CHECK(vmpin_kb() == kb, "%s: VmPin %llu kB, expected %llu", what,
+		 vmpin_kb(), kb);
+}
+
 enum step { DEREG, FREE_UNMAP, CLOSE };
 static const char *const step_name[] = { "dereg", "FREE+munmap", "close" };
 
 /*
  * Read @len bytes from @mr (which may be all that holds its pages) into a
  * fresh anonymous MR through the QPs, and check the pattern: the pages
- * still hold the data.  Another process churns numabuf buffers on the
- * same node first, which would reuse the pages were they free.
+ * still hold the data.  Four new buffers on the same node are written
+ * first: they would reuse the pages were those free.
  */
 static void read_back(struct rdma *r, struct ibv_mr *mr, size_t len, int node,
 		      uint64_t seed)
@@ -801,8 +817,7 @@ static void teardown_order(struct rdma *r, const enum step *order, int node,
 		}
 	}
 	NB_STATS_EXPECT(s0, 0, 0);
-	NB_CHECK(vmpin_kb() == pin0, "%s: VmPin %llu kB, was %llu", what,
-		 vmpin_kb(), pin0);
+	expect_pin(pin0, what);
 }
 
 NB_TEST(teardown_orders,
@@ -894,20 +909,6 @@ static void restore_owner(const char *path, const struct stat *st)
 	}
 }
 
-/*
- * VmPin must become @kb.  Polled for ~2 s: a buffer whose last pin goes
- * is given back by the module's scan (every 200 ms), and its charge with
- * it.
- */
-static void expect_pin(unsigned long long kb, const char *what)
-{
-	int i;
-
-	for (i = 0; i < 20 * (int)nb_slow() && vmpin_kb() != kb; i++)
-		usleep(100000);
-	NB_CHECK(vmpin_kb() == kb, "%s: VmPin %llu kB, expected %llu", what,
-		 vmpin_kb(), kb);
-}
 
 static void reg_fails_enomem(struct rdma *r, void *p, size_t len,
 			     const char *what)
