@@ -1005,13 +1005,15 @@ static void unpriv_body(void)
  * rxe logs each refused registration: 6.1 at warning level, "rdma_rxe:
  * rxe_mr_init_user: Unable to pin memory region err = -12", 6.12 at error
  * level with its PD number, "nbrxe0: pd#13 rxe_reg_user_mr: returned
- * err = -12" (for ENOMEM; -@err).  The refusals are the test's own doing: accept exactly the
- * lines of those forms the kernel log has (the harness checks the log
- * after the test, so they can be named once they are known).
+ * err = -12" (for ENOMEM; -@err in general).  The refusals are the test's
+ * own doing: accept exactly the lines of those forms the kernel log has
+ * (the harness checks the log after the test, so they can be named once
+ * they are known).
  */
 static void expect_rxe_reg_refusals(int err)
 {
-	char msg61[NB_KMSG_EXPECT_LEN], rec[1024], text[NB_KMSG_EXPECT_LEN], seen[3][NB_KMSG_EXPECT_LEN];
+	char msg61[NB_KMSG_EXPECT_LEN], text[NB_KMSG_EXPECT_LEN], rec[1024];
+	char seen[3][NB_KMSG_EXPECT_LEN];
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int n = 0, i, pd;
 	ssize_t len;
