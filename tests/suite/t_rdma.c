@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,28 @@ static void need_two_nodes(void)
 	if (nb_mem_nodes(nodes, NB_MAX_NODES) < 2 || nodes[0] != 0 ||
 	    nodes[1] != 1)
 		nb_skip("needs nodes 0 and 1 with memory");
+}
+
+/*
+ * rxe before 6.4 (struct rxe_map tables, replaced by an xarray in 6.4)
+ * reads one pointer past a region's map table in rxe_mr_copy() whenever
+ * a packet's data lies in the last page of a region whose page count is
+ * a multiple of 256 (RXE_BUF_PER_MAP): a slab-out-of-bounds read that
+ * KASAN reports (seen on the debug kernel, 6.1.192, with a 2 MiB region).
+ * Not numabuf's; on such kernels the transfers leave the last page of
+ * those regions out: the bytes to leave out at the end of a region of
+ * @len bytes.
+ */
+static uint64_t rxe_tail(uint64_t len)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	if (major > 6 || (major == 6 && minor >= 4))
+		return 0;
+	return (len / NB_PAGE) % 256 ? 0 : NB_PAGE;
 }
 
 /* ---- verbs: one device, two RC QPs connected to each other ---- */
@@ -559,7 +582,7 @@ static void expect_ranges(const char *p, size_t len, int nr,
 static void rdma_between_nodes(size_t len, int nr, const uint64_t *off,
 			       const uint64_t *rlen)
 {
-	uint64_t full_off = 0, full_len = len, moved = 0;
+	uint64_t full_off = 0, full_len = len - rxe_tail(len), moved = 0;
 	struct ibv_mr *ma, *mb;
 	double t0, t_reg, t_rw = 0, t_all = nb_now();
 	struct nbuf a, b;
@@ -657,7 +680,9 @@ NB_TEST_TIMEOUT(rdma_1g,
 	"1 GiB buffers on node 0 and node 1 registered whole: RDMA WRITE, READ and SEND/RECV of the first, a middle and the last MiB; every byte of both GiBs checked after each (needs nodes of 3 GiB; not on the debug kernel)",
 	600)
 {
-	const uint64_t off[3] = { 0, NB_GIB / 2 - NB_MIB / 2, NB_GIB - NB_MIB };
+	const uint64_t off[3] = {
+		0, NB_GIB / 2 - NB_MIB / 2, NB_GIB - NB_MIB - rxe_tail(NB_GIB),
+	};
 	const uint64_t rlen[3] = { NB_MIB, NB_MIB, NB_MIB };
 	int n;
 
@@ -739,8 +764,9 @@ static void read_back(struct rdma *r, struct ibv_mr *mr, size_t len, int node,
 	}
 	close(f);
 	qm = rdma_reg(r, q, len);
-	rdma_rw(r, IBV_WR_RDMA_READ, qm, 0, mr, 0, len);
-	PAT_EXPECT(q, 0, len, seed, "the pages only an MR holds, read back");
+	rdma_rw(r, IBV_WR_RDMA_READ, qm, 0, mr, 0, len - rxe_tail(len));
+	PAT_EXPECT(q, 0, len - rxe_tail(len), seed,
+		   "the pages only an MR holds, read back");
 	rdma_dereg(qm);
 	NB_SYS(munmap(q, len));
 }
@@ -950,16 +976,16 @@ static void unpriv_body(void)
 
 	/* The user's own RDMA between its node 0 and node 1 buffers. */
 	pat_fill(a.p, 0, len, 31);
-	rdma_rw(&r, IBV_WR_RDMA_WRITE, ma, 0, mb, 0, len);
-	PAT_EXPECT(b.p, 0, len, 31, "nobody's WRITE");
+	rdma_rw(&r, IBV_WR_RDMA_WRITE, ma, 0, mb, 0, len - rxe_tail(len));
+	PAT_EXPECT(b.p, 0, len - rxe_tail(len), 31, "nobody's WRITE");
 	pat_fill(b.p, 0, len, 32);
 	memset(a.p, 0, len);
-	rdma_rw(&r, IBV_WR_RDMA_READ, ma, 0, mb, 0, len);
-	PAT_EXPECT(a.p, 0, len, 32, "nobody's READ");
+	rdma_rw(&r, IBV_WR_RDMA_READ, ma, 0, mb, 0, len - rxe_tail(len));
+	PAT_EXPECT(a.p, 0, len - rxe_tail(len), 32, "nobody's READ");
 	pat_fill(a.p, 0, len, 33);
 	memset(b.p, 0, len);
-	rdma_send(&r, ma, 0, mb, 0, len);
-	PAT_EXPECT(b.p, 0, len, 33, "nobody's SEND/RECV");
+	rdma_send(&r, ma, 0, mb, 0, len - rxe_tail(len));
+	PAT_EXPECT(b.p, 0, len - rxe_tail(len), 33, "nobody's SEND/RECV");
 
 	/* VmPin is at the limit: one more page cannot be registered. */
 	buf_ioctl(&c, NB_PAGE, 0);
