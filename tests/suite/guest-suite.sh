@@ -12,8 +12,9 @@
 #
 # Loads the module, checks the device and its counters appear, runs every
 # test binary of build/suite (make -C tests/suite, on the host, first),
-# then the unload tests: the module cannot go while a process holds an fd
-# or only a mapping, goes once they exit (device and counters gone, free
+# then the unload tests: the module cannot go while a process holds an fd,
+# only a mapping, or only an RDMA memory region (t_rdma, soft-RoCE), goes
+# once they exit (device and counters gone, free
 # memory back), and loads again; then pools reserved at load (the pools=
 # parameter): taken from the right nodes, shown by POOL_GET and debugfs,
 # given back at unload, and a bad spec refused with its error in the kernel
@@ -112,6 +113,10 @@ warn_lines() {
 
 stats_all() {
 	awk '$1 == "all" { print $2, $3 }' "$stats" 2>/dev/null
+}
+
+counters_zero() {
+	[[ $(stats_all) == "0 0" ]]
 }
 
 module_loaded() {
@@ -323,6 +328,46 @@ if ((!unloaded)) && start_holder map; then
 	stop_holder
 elif ((!unloaded)); then
 	result FAIL unload_refused_mapping_held "nb_hold map did not get ready"
+fi
+
+# An RDMA memory region (soft-RoCE) as the last holder: t_rdma with
+# NB_RDMA_HOLD=1 registers a 2 MiB buffer with rxe, then FREEs, unmaps and
+# closes it, so only the MR pins its pages.  The module must stay (counted,
+# unload refused); once the holder is killed (its MR goes with its verbs
+# file) it unloads in unload_after_release below.  The plain machine's
+# lanes only, where t_rdma runs; a SKIP where the kernel has no rdma_rxe.
+if ((!unloaded)) && [[ -z ${NB_DMA:-} && -x $bin/t_rdma ]]; then
+	rxe_out=$("$here/rxe-up.sh" 2>&1)
+	rxe_rc=$?
+	# rxe on a dummy interface (no veth in the kernel): ib_core warns
+	# at each port query that it has no link speed, as t_rdma notes.
+	if ! [[ $(cat /sys/class/net/nbd0/speed 2>/dev/null) -gt 0 ]]; then
+		echo "nbd0 speed is unknown, defaulting to 1000" >>"$accepted_msgs"
+	fi
+	if ((rxe_rc == 77)); then
+		result SKIP unload_refused_rdma_mr "no soft-RoCE (rdma_rxe) in this kernel"
+	elif ((rxe_rc != 0)); then
+		result FAIL unload_refused_rdma_mr "rxe-up.sh: $rxe_out"
+	else
+		NB_RDMA_HOLD=1 "$bin/t_rdma" >"$tmp/hold.rdma" 2>&1 &
+		hold_pid=$!
+		for ((i = 0; i < 300; i++)); do
+			grep -q ready "$tmp/hold.rdma" && break
+			kill -0 "$hold_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if ! grep -q ready "$tmp/hold.rdma"; then
+			result FAIL unload_refused_rdma_mr "the RDMA holder did not get ready: $(head -c 300 "$tmp/hold.rdma")"
+		elif [[ $(stats_all) != "1 2097152" ]]; then
+			result FAIL unload_refused_rdma_mr "counters '$(stats_all)' with one 2 MiB buffer held by an MR only"
+		elif ! check_refused unload_refused_rdma_mr "only an RDMA MR holds a freed buffer (fd closed, unmapped)"; then
+			unloaded=1
+		fi
+		stop_holder
+		# The module lets the buffer go at its next scan (200 ms).
+		((unloaded)) || wait_for counters_zero ||
+			result FAIL unload_refused_rdma_mr "counters '$(stats_all)' 5 s after the RDMA holder was killed"
+	fi
 fi
 
 if ((!unloaded)); then
