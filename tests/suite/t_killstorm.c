@@ -298,7 +298,7 @@ struct ks_slot {
 };
 
 NB_TEST_TIMEOUT(kill_storm,
-	"1000 processes (12 at a time) allocating, mapping, touching, forking, freeing, reopening, passing files over unix sockets, some blocked inside ALLOC: each SIGKILLed at a random point; afterwards the counters are zero and MemFree is back within 1%",
+	"1000 processes (NB_KILLSTORM_PROCS; 12 at a time, NB_KILLSTORM_PAR) allocating, mapping, touching, forking, freeing, reopening, passing files over unix sockets, some blocked inside ALLOC: each SIGKILLed at a random point; afterwards the counters are zero and MemFree is back within 1%",
 	1800)
 {
 	unsigned long long procs = nb_env_ull("NB_KILLSTORM_PROCS", 1000);
