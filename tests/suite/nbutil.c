@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <numaif.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -619,4 +620,50 @@ int nb_pipe_hold(void *p, size_t len, int *wfd)
 	}
 	*wfd = pfd[1];
 	return pfd[0];
+}
+
+int nb_sysfs_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != strlen(s))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+void nb_sysfs_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+void nb_pci_link(const char *bdf, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, name);
+	n = readlink(path, target, sizeof(target) - 1);
+	buf[0] = 0;
+	if (n <= 0)
+		return;
+	target[n] = 0;
+	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (strlen(base) < len)
+		memcpy(buf, base, strlen(base) + 1);
 }

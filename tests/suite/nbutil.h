@@ -179,4 +179,15 @@ int nb_pipe_hold(void *p, size_t len, int *wfd);
 /* Become nobody with no supplementary groups, or fail the test. */
 void nb_drop_privileges(void);
 
+/*
+ * sysfs and PCI devices (the DMA tests).  nb_sysfs_write() writes @s to
+ * @path in one write(): 0, or -errno (-EIO for a short write).
+ * nb_sysfs_read() gives the first line of @path without its newline, ""
+ * if unreadable.  nb_pci_link() gives the base name of the target of the
+ * symlink @name ("driver", "iommu_group") of PCI device @bdf, "" if none.
+ */
+int nb_sysfs_write(const char *path, const char *s);
+void nb_sysfs_read(const char *path, char *buf, size_t len);
+void nb_pci_link(const char *bdf, const char *name, char *buf, size_t len);
+
 #endif /* NB_UTIL_H */

@@ -87,43 +87,11 @@ static bool translate(void)
 	return known;
 }
 
-/* ---- sysfs ---- */
-
-static int sysfs_write(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
-}
-
 static void sysfs_write_ok(const char *path, const char *s)
 {
-	int ret = sysfs_write(path, s);
+	int ret = nb_sysfs_write(path, s);
 
 	NB_CHECK(!ret, "write '%s' to %s: %s", s, path, strerror(-ret));
-}
-
-/* The name of @bdf's driver, "" when none. */
-static void edu_driver(const char *bdf, char *name, size_t len)
-{
-	char path[256], link[256];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), PCI_DEVS "%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	name[0] = 0;
-	if (n <= 0)
-		return;
-	link[n] = 0;
-	{ const char *slash = strrchr(link, '/');
-
-		snprintf(name, len, "%.*s", (int)len - 1, slash ? slash + 1 : link);
-	}
 }
 
 static bool edu_present(const char *bdf)
@@ -196,7 +164,7 @@ static void edu_close(struct edu *e)
 	}
 	if (fd >= 0)
 		close(fd);
-	sysfs_write(EDU_SYS "/enable", "0");
+	nb_sysfs_write(EDU_SYS "/enable", "0");
 }
 
 /*
@@ -803,12 +771,12 @@ static int edu_bind(const char *drv)
 	int ret;
 
 	sysfs_write_ok(EDU_SYS "/driver_override", drv);
-	ret = sysfs_write(PCI_DEVS "../drivers_probe", EDU);
-	edu_driver(EDU, name, sizeof(name));
+	ret = nb_sysfs_write(PCI_DEVS "../drivers_probe", EDU);
+	nb_pci_link(EDU, "driver", name, sizeof(name));
 	if (strcmp(name, drv)) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
-		ret = sysfs_write(path, EDU);
-		edu_driver(EDU, name, sizeof(name));
+		ret = nb_sysfs_write(path, EDU);
+		nb_pci_link(EDU, "driver", name, sizeof(name));
 	}
 	return strcmp(name, drv) ? (ret ? ret : -ENODEV) : 0;
 }
@@ -817,12 +785,12 @@ static void edu_unbind(void)
 {
 	char name[64], path[256];
 
-	edu_driver(EDU, name, sizeof(name));
+	nb_pci_link(EDU, "driver", name, sizeof(name));
 	if (name[0]) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", name);
-		sysfs_write(path, EDU);
+		nb_sysfs_write(path, EDU);
 	}
-	sysfs_write(EDU_SYS "/driver_override", "\n");
+	nb_sysfs_write(EDU_SYS "/driver_override", "\n");
 }
 
 static void edu_restore(void)
@@ -860,7 +828,7 @@ NB_TEST(dma_attach_vfio_ebusy,
 	int fd = nb_open(), ret;
 	bool low;
 
-	edu_driver(EDU, name, sizeof(name));
+	nb_pci_link(EDU, "driver", name, sizeof(name));
 	NB_CHECK(!name[0], "edu is bound to %s before the test", name);
 	/* A module on Debian's kernels, built in on the debug kernel. */
 	if (modprobe("vfio-pci") &&
@@ -886,7 +854,7 @@ NB_TEST(dma_attach_vfio_ebusy,
 	ret = nb_attach(fd, b.handle, EDU, NULL);
 	NB_CHECK(ret == -EBUSY, "ATTACH to vfio-pci's edu: %s", nb_errname(-ret));
 	edu_unbind();
-	edu_driver(EDU, name, sizeof(name));
+	nb_pci_link(EDU, "driver", name, sizeof(name));
 	NB_CHECK(!name[0], "edu still bound to %s", name);
 	numabuf_nl_close(ev);
 	buf_del(&b);
@@ -904,7 +872,7 @@ NB_TEST(dma_attach_driver_bind,
 	struct buf b;
 	int fd = nb_open(), ret;
 
-	edu_driver(EDU, name, sizeof(name));
+	nb_pci_link(EDU, "driver", name, sizeof(name));
 	NB_CHECK(!name[0], "edu is bound to %s before the test", name);
 	if (modprobe("pci-stub") && access("/sys/bus/pci/drivers/pci-stub", F_OK)) {
 		drv = "vfio-pci";
@@ -943,7 +911,7 @@ static void edu_rescan(void)
 	double end = nb_now() + 10.0 * nb_slow();
 
 	while (!edu_present(EDU) && nb_now() < end) {
-		sysfs_write("/sys/bus/pci/rescan", "1");
+		nb_sysfs_write("/sys/bus/pci/rescan", "1");
 		usleep(100000);
 	}
 }

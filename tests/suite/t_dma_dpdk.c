@@ -44,55 +44,6 @@ static const char *const ports[2] = { "0000:00:12.0", "0000:00:13.0" };
 #define HUGEPAGES	16
 #define TYPE1_UNSAFE "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 
-/* ---- sysfs ---- */
-
-static int sysfs_write(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != strlen(s))
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-static void sysfs_read(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-
-	buf[0] = 0;
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = 0;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-}
-
-/* The driver bound to PCI device @bdf, "" if none. */
-static void pci_driver(const char *bdf, char *buf, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = 0;
-	if (n <= 0)
-		return;
-	target[n] = 0;
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	if (strlen(base) < len)
-		memcpy(buf, base, strlen(base) + 1);
-}
-
 /* ---- the machine's state, changed for a test and put back ---- */
 
 struct setup {
@@ -119,19 +70,19 @@ static int restore(struct setup *s)
 	int ret = 0, r, i;
 
 	for (i = 0; i < 2; i++) {
-		pci_driver(ports[i], drv, sizeof(drv));
+		nb_pci_link(ports[i], "driver", drv, sizeof(drv));
 		if (s->bound[i] && !strcmp(drv, "vfio-pci")) {
-			r = sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", ports[i]);
+			r = nb_sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", ports[i]);
 			ret = ret ? ret : r;
 		}
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
 			 ports[i]);
-		r = sysfs_write(path, "\n");
+		r = nb_sysfs_write(path, "\n");
 		ret = ret ? ret : r;
 		if (s->driver[i][0]) {
 			/* Back to the driver it had (the kernel's virtio-pci). */
-			sysfs_write("/sys/bus/pci/drivers_probe", ports[i]);
-			pci_driver(ports[i], drv, sizeof(drv));
+			nb_sysfs_write("/sys/bus/pci/drivers_probe", ports[i]);
+			nb_pci_link(ports[i], "driver", drv, sizeof(drv));
 			if (strcmp(drv, s->driver[i]) && !ret)
 				ret = -ENODEV;
 		}
@@ -139,13 +90,13 @@ static int restore(struct setup *s)
 	}
 	for (i = 0; i < 2; i++) {
 		if (s->huge_old[i][0]) {
-			r = sysfs_write(huge_path(i), s->huge_old[i]);
+			r = nb_sysfs_write(huge_path(i), s->huge_old[i]);
 			ret = ret ? ret : r;
 			s->huge_old[i][0] = 0;
 		}
 	}
 	if (s->unsafe_set) {
-		r = sysfs_write(TYPE1_UNSAFE, "N");
+		r = nb_sysfs_write(TYPE1_UNSAFE, "N");
 		ret = ret ? ret : r;
 		s->unsafe_set = 0;
 	}
@@ -206,13 +157,13 @@ static void setup(struct setup *s)
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", ports[i]);
-		sysfs_read(path, buf, sizeof(buf));
+		nb_sysfs_read(path, buf, sizeof(buf));
 		if (!buf[0])
 			nb_skip("no PCI device %s (guest-run's --dma machine has the two virtio-net ports)",
 				ports[i]);
 		NB_CHECK(strtoul(buf, NULL, 0) == VIRTIO_VENDOR, "%s: vendor %s", ports[i], buf);
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", ports[i]);
-		sysfs_read(path, buf, sizeof(buf));
+		nb_sysfs_read(path, buf, sizeof(buf));
 		NB_CHECK(strtoul(buf, NULL, 0) == VIRTIO_NET_MODERN,
 			 "%s: device %s, not a modern virtio-net", ports[i], buf);
 	}
@@ -227,38 +178,38 @@ static void setup(struct setup *s)
 
 	cleanup_setup = s;
 	if (!irq_remapping_on()) {
-		sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
+		nb_sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
 		if (buf[0] == 'N') {
-			S_CHECK(s, !sysfs_write(TYPE1_UNSAFE, "1"), "cannot set %s", TYPE1_UNSAFE);
+			S_CHECK(s, !nb_sysfs_write(TYPE1_UNSAFE, "1"), "cannot set %s", TYPE1_UNSAFE);
 			s->unsafe_set = 1;
 		}
 	}
 	for (i = 0; i < 2; i++) {
-		sysfs_read(huge_path(i), s->huge_old[i], sizeof(s->huge_old[i]));
+		nb_sysfs_read(huge_path(i), s->huge_old[i], sizeof(s->huge_old[i]));
 		S_CHECK(s, s->huge_old[i][0], "no 2 MiB huge pages on node %d (%s)", i,
 			huge_path(i));
 		old = strtoul(s->huge_old[i], NULL, 10);
 		snprintf(buf, sizeof(buf), "%lu", old + HUGEPAGES);
-		S_CHECK(s, !sysfs_write(huge_path(i), buf), "write %s", huge_path(i));
-		sysfs_read(huge_path(i), buf, sizeof(buf));
+		S_CHECK(s, !nb_sysfs_write(huge_path(i), buf), "write %s", huge_path(i));
+		nb_sysfs_read(huge_path(i), buf, sizeof(buf));
 		S_CHECK(s, strtoul(buf, NULL, 10) == old + HUGEPAGES,
 			"node %d gave %s huge pages, asked for %lu", i, buf,
 			old + HUGEPAGES);
 	}
 	for (i = 0; i < 2; i++) {
-		pci_driver(ports[i], s->driver[i], sizeof(s->driver[i]));
+		nb_pci_link(ports[i], "driver", s->driver[i], sizeof(s->driver[i]));
 		if (s->driver[i][0]) {
 			snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind",
 				 s->driver[i]);
-			ret = sysfs_write(path, ports[i]);
+			ret = nb_sysfs_write(path, ports[i]);
 			S_CHECK(s, !ret, "unbind %s from %s: %s", ports[i],
 				s->driver[i], strerror(-ret));
 		}
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
 			 ports[i]);
-		S_CHECK(s, !sysfs_write(path, "vfio-pci"), "write %s", path);
-		sysfs_write("/sys/bus/pci/drivers_probe", ports[i]);
-		pci_driver(ports[i], buf, sizeof(buf));
+		S_CHECK(s, !nb_sysfs_write(path, "vfio-pci"), "write %s", path);
+		nb_sysfs_write("/sys/bus/pci/drivers_probe", ports[i]);
+		nb_pci_link(ports[i], "driver", buf, sizeof(buf));
 		S_CHECK(s, !strcmp(buf, "vfio-pci"), "%s not bound to vfio-pci (driver '%s')",
 			ports[i], buf);
 		s->bound[i] = 1;

@@ -43,60 +43,19 @@ static const char *bdf(void)
 	return e && *e ? e : EDU_BDF_DEFAULT;
 }
 
-static int sysfs_write(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
-static void sysfs_read(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-
-	buf[0] = 0;
-	if (f && !fgets(buf, (int)len, f))
-		buf[0] = 0;
-	if (f)
-		fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-}
-
-/* Base name of a symlink of the device ("driver", "iommu_group"). */
-static void dev_link(const char *name, char *buf, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX], *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf(), name);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = 0;
-	if (n <= 0)
-		return;
-	target[n] = 0;
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	if (strlen(base) < len)
-		memcpy(buf, base, strlen(base) + 1);
-}
-
 static char unsafe_old[8];
 
 static void vfio_unbind(void)
 {
 	char path[PATH_MAX], drv[64];
 
-	dev_link("driver", drv, sizeof(drv));
+	nb_pci_link(bdf(), "driver", drv, sizeof(drv));
 	if (!strcmp(drv, "vfio-pci"))
-		sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", bdf());
+		nb_sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", bdf());
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf());
-	sysfs_write(path, "\n");
+	nb_sysfs_write(path, "\n");
 	if (unsafe_old[0])
-		sysfs_write(TYPE1_UNSAFE, unsafe_old);
+		nb_sysfs_write(TYPE1_UNSAFE, unsafe_old);
 	unsafe_old[0] = 0;
 }
 
@@ -106,10 +65,10 @@ static void edu_present(void)
 	char path[PATH_MAX], buf[64];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", bdf());
-	sysfs_read(path, buf, sizeof(buf));
+	nb_sysfs_read(path, buf, sizeof(buf));
 	if (strcmp(buf, "0x1234"))
 		nb_skip("no edu at %s (not guest-run's --dma machine)", bdf());
-	dev_link("driver", buf, sizeof(buf));
+	nb_pci_link(bdf(), "driver", buf, sizeof(buf));
 	NB_CHECK(!buf[0], "%s is bound to %s; expected driverless", bdf(), buf);
 }
 
@@ -133,15 +92,15 @@ static void vfio_bind(void)
 		n = 0;
 	if (p)
 		pclose(p);
-	sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
+	nb_sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
 	if (!n && buf[0] == 'N') {
-		NB_SYS(sysfs_write(TYPE1_UNSAFE, "1"));
+		NB_SYS(nb_sysfs_write(TYPE1_UNSAFE, "1"));
 		snprintf(unsafe_old, sizeof(unsafe_old), "N");
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf());
-	NB_SYS(sysfs_write(path, "vfio-pci"));
-	sysfs_write("/sys/bus/pci/drivers_probe", bdf());
-	dev_link("driver", buf, sizeof(buf));
+	NB_SYS(nb_sysfs_write(path, "vfio-pci"));
+	nb_sysfs_write("/sys/bus/pci/drivers_probe", bdf());
+	nb_pci_link(bdf(), "driver", buf, sizeof(buf));
 	if (strcmp(buf, "vfio-pci")) {
 		vfio_unbind();
 		NB_FAIL("%s not bound to vfio-pci (driver '%s')", bdf(), buf);
@@ -274,7 +233,7 @@ static void edu_readback(uint8_t *got, size_t len)
 	uint16_t cmd;
 	uint8_t *mem;
 
-	dev_link("iommu_group", group, sizeof(group));
+	nb_pci_link(bdf(), "iommu_group", group, sizeof(group));
 	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
 	c = NB_SYS(open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC));
 	g = NB_SYS(open(path, O_RDWR | O_CLOEXEC));
@@ -373,7 +332,7 @@ NB_TEST(examples_vfio_map_edu,
 		 strerror(errno));
 	expect_reset_warning();
 	vfio_unbind();
-	dev_link("driver", drv, sizeof(drv));
+	nb_pci_link(bdf(), "driver", drv, sizeof(drv));
 	NB_CHECK(!drv[0], "%s still bound to %s", bdf(), drv);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);

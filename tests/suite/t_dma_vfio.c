@@ -75,57 +75,6 @@ static const char *edu_bdf(void)
 	return e && *e ? e : EDU_BDF_DEFAULT;
 }
 
-/* ---- sysfs ---- */
-
-static int sysfs_write(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != strlen(s))
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-/* First line of a sysfs file without its newline; "" if unreadable. */
-static void sysfs_read(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-
-	buf[0] = 0;
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = 0;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-}
-
-/* Base name of the target of a symlink under the device; "" if none. */
-static void dev_link(const char *name, char *buf, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", edu_bdf(),
-		 name);
-	n = readlink(path, target, sizeof(target) - 1);
-	buf[0] = 0;
-	if (n <= 0)
-		return;
-	target[n] = 0;
-	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-	if (strlen(base) < len)
-		memcpy(buf, base, strlen(base) + 1);
-}
-
 static void dev_path(char *buf, size_t len, const char *attr)
 {
 	snprintf(buf, len, "/sys/bus/pci/devices/%s/%s", edu_bdf(), attr);
@@ -171,19 +120,19 @@ static int vfio_unbind(struct vfio_bind *b)
 	char path[PATH_MAX], drv[64];
 	int ret = 0, r;
 
-	dev_link("driver", drv, sizeof(drv));
+	nb_pci_link(edu_bdf(), "driver", drv, sizeof(drv));
 	if (!strcmp(drv, "vfio-pci")) {
-		r = sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", edu_bdf());
+		r = nb_sysfs_write("/sys/bus/pci/drivers/vfio-pci/unbind", edu_bdf());
 		if (r)
 			ret = ret ? ret : r;
 	}
 	dev_path(path, sizeof(path), "driver_override");
 	/* A lone newline clears it. */
-	r = sysfs_write(path, "\n");
+	r = nb_sysfs_write(path, "\n");
 	if (r)
 		ret = ret ? ret : r;
 	if (b->unsafe_old[0]) {
-		r = sysfs_write(TYPE1_UNSAFE, b->unsafe_old);
+		r = nb_sysfs_write(TYPE1_UNSAFE, b->unsafe_old);
 		if (r)
 			ret = ret ? ret : r;
 		b->unsafe_old[0] = 0;
@@ -216,35 +165,35 @@ static void vfio_bind(struct vfio_bind *b)
 
 	memset(b, 0, sizeof(*b));
 	dev_path(path, sizeof(path), "vendor");
-	sysfs_read(path, buf, sizeof(buf));
+	nb_sysfs_read(path, buf, sizeof(buf));
 	if (!buf[0])
 		nb_skip("no PCI device %s (not guest-run's --dma machine)", edu_bdf());
 	NB_CHECK(strtoul(buf, NULL, 0) == EDU_VENDOR, "%s: vendor %s, not edu's", edu_bdf(), buf);
 	dev_path(path, sizeof(path), "device");
-	sysfs_read(path, buf, sizeof(buf));
+	nb_sysfs_read(path, buf, sizeof(buf));
 	NB_CHECK(strtoul(buf, NULL, 0) == EDU_DEVICE, "%s: device %s, not edu's", edu_bdf(), buf);
 	vfio_modules();
 
-	dev_link("driver", buf, sizeof(buf));
+	nb_pci_link(edu_bdf(), "driver", buf, sizeof(buf));
 	NB_CHECK(!buf[0], "%s is bound to %s; the t_dma_* tests expect it driverless",
 		 edu_bdf(), buf);
-	dev_link("iommu_group", b->group, sizeof(b->group));
+	nb_pci_link(edu_bdf(), "iommu_group", b->group, sizeof(b->group));
 	NB_CHECK(b->group[0], "%s is in no IOMMU group", edu_bdf());
 
 	if (!irq_remapping_on()) {
-		sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
+		nb_sysfs_read(TYPE1_UNSAFE, buf, sizeof(buf));
 		if (buf[0] == 'N') {
-			NB_SYS(sysfs_write(TYPE1_UNSAFE, "1"));
+			NB_SYS(nb_sysfs_write(TYPE1_UNSAFE, "1"));
 			snprintf(b->unsafe_old, sizeof(b->unsafe_old), "N");
 			nb_note("no interrupt remapping: vfio_iommu_type1.allow_unsafe_interrupts set for the test");
 		}
 	}
 
 	dev_path(path, sizeof(path), "driver_override");
-	ret = sysfs_write(path, "vfio-pci");
+	ret = nb_sysfs_write(path, "vfio-pci");
 	NB_CHECK(!ret, "write %s: %s", path, strerror(-ret));
-	ret = sysfs_write("/sys/bus/pci/drivers_probe", edu_bdf());
-	dev_link("driver", buf, sizeof(buf));
+	ret = nb_sysfs_write("/sys/bus/pci/drivers_probe", edu_bdf());
+	nb_pci_link(edu_bdf(), "driver", buf, sizeof(buf));
 	if (strcmp(buf, "vfio-pci")) {
 		vfio_unbind(b);
 		NB_FAIL("%s not bound to vfio-pci after drivers_probe (%s; driver '%s')",
@@ -532,9 +481,9 @@ static void vfio_run(void (*body)(struct vfio_dev *v), int unpriv)
 	{
 		int u = vfio_unbind(&c.bind);
 
-		dev_link("driver", drv, sizeof(drv));
+		nb_pci_link(edu_bdf(), "driver", drv, sizeof(drv));
 		dev_path(path, sizeof(path), "driver_override");
-		sysfs_read(path, ovr, sizeof(ovr));
+		nb_sysfs_read(path, ovr, sizeof(ovr));
 		NB_CHECK(!drv[0] && (!ovr[0] || !strcmp(ovr, "(null)")),
 			 "%s not restored: driver '%s', driver_override '%s' (unbind: %s)",
 			 edu_bdf(), drv, ovr, u ? strerror(-u) : "ok");
@@ -555,7 +504,7 @@ static int edu_node(void)
 	char path[PATH_MAX], buf[16];
 
 	dev_path(path, sizeof(path), "numa_node");
-	sysfs_read(path, buf, sizeof(buf));
+	nb_sysfs_read(path, buf, sizeof(buf));
 	return buf[0] ? atoi(buf) : -1;
 }
 
