@@ -66,27 +66,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---- sysfs ---- */
 
 static int sysfs_write(const char *path, const char *s)
@@ -189,12 +168,12 @@ static double vfio_map(struct vfio *v, void *p, uint64_t len)
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.vaddr = (uintptr_t)p, .iova = IOVA_BASE, .size = len,
 	};
-	double t = now();
+	double t = mono_now();
 
 	if (ioctl(v->container, VFIO_IOMMU_MAP_DMA, &m))
 		die("VFIO_IOMMU_MAP_DMA of %llu bytes: %s", (unsigned long long)len,
 		    strerror(errno));
-	return now() - t;
+	return mono_now() - t;
 }
 
 static double vfio_unmap(struct vfio *v, uint64_t len)
@@ -202,11 +181,11 @@ static double vfio_unmap(struct vfio *v, uint64_t len)
 	struct vfio_iommu_type1_dma_unmap u = {
 		.argsz = sizeof(u), .iova = IOVA_BASE, .size = len,
 	};
-	double t = now();
+	double t = mono_now();
 
 	if (ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &u) || u.size != len)
 		die("VFIO_IOMMU_UNMAP_DMA: %s", strerror(errno));
-	return now() - t;
+	return mono_now() - t;
 }
 
 /* ---- buffers ---- */
@@ -258,10 +237,10 @@ static void *malloc_locked(uint64_t len, int node, int small, double *mlock_s)
 		die("mbind: %s", strerror(errno));
 	if (small && madvise(p, len, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
-	t = now();
+	t = mono_now();
 	if (mlock(p, len))
 		die("mlock %llu: %s", (unsigned long long)len, strerror(errno));
-	*mlock_s = now() - t;
+	*mlock_s = mono_now() - t;
 	return p;
 }
 
@@ -280,17 +259,17 @@ static uint64_t attach_fail_size;
 /* ATTACH + DETACH of one buffer, @n times; medians in @r. */
 static void bench_attach(struct row *r, int node, int max, double budget)
 {
-	double ta[64], td[64], start = now();
+	double ta[64], td[64], start = mono_now();
 	struct nbuf b;
 	int i;
 
 	nbuf_alloc(&b, r->size, node);
-	for (i = 0; i < max && (i < 3 || now() - start < budget); i++) {
+	for (i = 0; i < max && (i < 3 || mono_now() - start < budget); i++) {
 		struct numabuf_attach a = { .size = sizeof(a), .handle = b.handle };
 		double t;
 
 		snprintf(a.device, sizeof(a.device), "%s", bdf);
-		t = now();
+		t = mono_now();
 		if (ioctl(nb_fd, NUMABUF_IOC_ATTACH, &a)) {
 			if (!attach_errno) {
 				attach_errno = errno;
@@ -300,16 +279,16 @@ static void bench_attach(struct row *r, int node, int max, double budget)
 			r->attach = r->detach = -1;
 			return;
 		}
-		ta[i] = now() - t;
-		t = now();
+		ta[i] = mono_now() - t;
+		t = mono_now();
 		if (ioctl(nb_fd, NUMABUF_IOC_DETACH, &a))
 			die("DETACH: %s", strerror(errno));
-		td[i] = now() - t;
+		td[i] = mono_now() - t;
 	}
 	nbuf_free(&b);
 	r->n_attach = i;
-	r->attach = median(ta, i);
-	r->detach = median(td, i);
+	r->attach = median_of(ta, i);
+	r->detach = median_of(td, i);
 }
 
 /*
@@ -318,21 +297,21 @@ static void bench_attach(struct row *r, int node, int max, double budget)
  */
 static void bench_vfio(struct vfio *v, struct row *r, int node, int max, double budget)
 {
-	double mn[64], un[64], mm[64], um[64], ml[64], m4[64], l4[64], start = now();
+	double mn[64], un[64], mm[64], um[64], ml[64], m4[64], l4[64], start = mono_now();
 	struct nbuf b;
 	int i;
 
 	nbuf_alloc(&b, r->size, node);
-	for (i = 0; i < max && (i < 3 || now() - start < budget); i++) {
+	for (i = 0; i < max && (i < 3 || mono_now() - start < budget); i++) {
 		mn[i] = vfio_map(v, b.p, r->size);
 		un[i] = vfio_unmap(v, r->size);
 	}
 	nbuf_free(&b);
 	r->n_nb = i;
-	r->map_nb = median(mn, i);
-	r->unmap_nb = median(un, i);
-	start = now();
-	for (i = 0; i < max && (i < 1 || now() - start < budget); i++) {
+	r->map_nb = median_of(mn, i);
+	r->unmap_nb = median_of(un, i);
+	start = mono_now();
+	for (i = 0; i < max && (i < 1 || mono_now() - start < budget); i++) {
 		void *p = malloc_locked(r->size, node, 0, &ml[i]);
 
 		mm[i] = vfio_map(v, p, r->size);
@@ -346,11 +325,11 @@ static void bench_vfio(struct vfio *v, struct row *r, int node, int max, double 
 		free(p);
 	}
 	r->n_ml = i;
-	r->map_ml = median(mm, i);
-	r->unmap_ml = median(um, i);
-	r->mlock = median(ml, i);
-	r->map_4k = median(m4, i);
-	r->mlock_4k = median(l4, i);
+	r->map_ml = median_of(mm, i);
+	r->unmap_ml = median_of(um, i);
+	r->mlock = median_of(ml, i);
+	r->map_4k = median_of(m4, i);
+	r->mlock_4k = median_of(l4, i);
 }
 
 /* A time in the unit that suits it. */

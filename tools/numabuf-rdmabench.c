@@ -92,29 +92,6 @@ static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt,
 	exit(1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	if (n <= 0)
-		return -1;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---- huge pages on the node ---- */
 
 static long hp_read(void)
@@ -256,14 +233,14 @@ static bool mem_get(struct mem *m, enum kind kind, uint64_t len)
 			die("mbind: %s", strerror(errno));
 		if (kind == K_MALLOC4K && madvise(m->addr, len, MADV_NOHUGEPAGE))
 			die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
-		t = now();
+		t = mono_now();
 		if (mlock(m->addr, len)) {
 			printf("# mlock %llu bytes: %s\n", (unsigned long long)len,
 			       strerror(errno));
 			free(m->addr);
 			return false;
 		}
-		m->mlock_s = now() - t;
+		m->mlock_s = mono_now() - t;
 		break;
 	case K_HUGE:
 		len = (len + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
@@ -454,7 +431,7 @@ static double transfer(enum ibv_wr_opcode op, struct ibv_mr *local,
 {
 	uint64_t posted = 0, done = 0;
 	struct ibv_wc wc[DEPTH];
-	double t0 = now(), deadline = t0 + 300;
+	double t0 = mono_now(), deadline = t0 + 300;
 	int inflight = 0;
 
 	while (done < total) {
@@ -489,11 +466,11 @@ static double transfer(enum ibv_wr_opcode op, struct ibv_mr *local,
 			done += wc[i].wr_id;
 			inflight--;
 		}
-		if (!n && now() > deadline)
+		if (!n && mono_now() > deadline)
 			die("RDMA transfer stalled (%llu of %llu bytes)",
 			    (unsigned long long)done, (unsigned long long)total);
 	}
-	return now() - t0;
+	return mono_now() - t0;
 }
 
 static void fill(void *p, uint64_t len, uint64_t seed)
@@ -538,24 +515,24 @@ static void bench_reg(uint64_t size, int iters, double budget, struct reg *r)
 			die("ibv_reg_mr of %llu bytes of %s memory: %s",
 			    (unsigned long long)size, kind_name[k], strerror(errno));
 		ibv_dereg_mr(mr);
-		start = now();
-		for (i = 0; i < iters && (i < 3 || now() - start < budget); i++) {
-			double t = now();
+		start = mono_now();
+		for (i = 0; i < iters && (i < 3 || mono_now() - start < budget); i++) {
+			double t = mono_now();
 
 			mr = ibv_reg_mr(pd, m.addr, size, ACCESS);
 
-			rt[i] = now() - t;
+			rt[i] = mono_now() - t;
 			if (!mr)
 				die("ibv_reg_mr of %llu bytes of %s memory: %s",
 				    (unsigned long long)size, kind_name[k], strerror(errno));
-			t = now();
+			t = mono_now();
 			if (ibv_dereg_mr(mr))
 				die("ibv_dereg_mr failed");
-			dt[i] = now() - t;
+			dt[i] = mono_now() - t;
 		}
 		r->n[k] = i;
-		r->reg[k] = median(rt, i);
-		r->dereg[k] = median(dt, i);
+		r->reg[k] = median_of(rt, i);
+		r->dereg[k] = median_of(dt, i);
 		mem_put(&m);
 	}
 }
@@ -595,8 +572,8 @@ static void bench_xfer(uint64_t total, uint64_t msg, int reps, struct xfer *x)
 			if (memcmp(src.addr, dst.addr, total))
 				die("RDMA READ into %s memory: the data differs", kind_name[k]);
 		}
-		x->write[k] = median(w, reps);
-		x->read[k] = median(rd, reps);
+		x->write[k] = median_of(w, reps);
+		x->read[k] = median_of(rd, reps);
 		ibv_dereg_mr(ms);
 		ibv_dereg_mr(md);
 		mem_put(&src);

@@ -91,4 +91,9 @@ const char *errno_name(int err);
 int list_format(const uint64_t *map, unsigned int nbits, char *buf,
 		size_t len);
 
+/* Benchmarks: CLOCK_MONOTONIC in seconds; the median of @v (sorted in
+ * place), -1 when @n is 0. */
+double mono_now(void);
+double median_of(double *v, int n);
+
 #endif /* NUMABUFCTL_UTIL_H */
