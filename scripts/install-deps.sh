@@ -15,6 +15,7 @@ libmnl-dev libnl-3-dev libnl-genl-3-dev libnuma-dev numactl dkms sparse dmsetup
 linux-source-6.1
 bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
 gcc-multilib
+groff-base
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
 libdpdk-dev"
 
