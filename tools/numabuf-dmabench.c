@@ -235,7 +235,8 @@ static void *malloc_locked(uint64_t len, int node, int small, double *mlock_s)
 	mask[node / 64] = 1UL << (node % 64);
 	if (syscall(SYS_mbind, p, len, MPOL_BIND_, mask, NB_MAX_NODE_BITS + 1, 0))
 		die("mbind: %s", strerror(errno));
-	if (small && madvise(p, len, MADV_NOHUGEPAGE))
+	/* EINVAL: no THP in this kernel (PREEMPT_RT), 4 KiB pages anyway. */
+	if (small && madvise(p, len, MADV_NOHUGEPAGE) && errno != EINVAL)
 		die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
 	t = mono_now();
 	if (mlock(p, len))

@@ -231,7 +231,9 @@ static bool mem_get(struct mem *m, enum kind kind, uint64_t len)
 		}
 		if (mbind_node(m->addr, len))
 			die("mbind: %s", strerror(errno));
-		if (kind == K_MALLOC4K && madvise(m->addr, len, MADV_NOHUGEPAGE))
+		/* EINVAL: no THP in this kernel (PREEMPT_RT): 4 KiB anyway. */
+		if (kind == K_MALLOC4K && madvise(m->addr, len, MADV_NOHUGEPAGE) &&
+		    errno != EINVAL)
 			die("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
 		t = mono_now();
 		if (mlock(m->addr, len)) {

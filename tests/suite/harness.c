@@ -418,6 +418,50 @@ static bool nb_kmsg_bad(char *out, size_t outlen)
 
 /* ---- running one test ---- */
 
+/*
+ * A test that timed out: before it is killed, print where each of its
+ * processes (process group @pgid) is, from its kernel stack, so that a hang
+ * in the kernel names its place in the log.
+ */
+static void nb_dump_stuck(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[300], buf[4096], *rp;
+		size_t n;
+		FILE *f;
+		int pg;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		/* pid (comm) state ppid pgrp ...; comm may hold blanks */
+		rp = strrchr(buf, ')');
+		if (!rp || sscanf(rp + 1, " %*c %*d %d", &pg) != 1 || pg != pgid)
+			continue;
+		*rp = 0;
+		printf("# stuck: pid %s (%s) state %c; kernel stack:\n", de->d_name,
+		       strchr(buf, '(') ? strchr(buf, '(') + 1 : "?", rp[2]);
+		snprintf(path, sizeof(path), "/proc/%s/stack", de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(buf, sizeof(buf), f))
+			printf("#   %s", buf);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	fflush(stdout);
+}
+
 static void nb_reap_strays(void)
 {
 	int i, status;
@@ -545,6 +589,7 @@ static int nb_run_one(const struct nb_test *t, unsigned int def_timeout)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= (time_t)timeout) {
 			timed_out = true;
+			nb_dump_stuck(pid);
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);

@@ -696,7 +696,9 @@ static pid_t nb_pin_fragment(int node)
 		NB_SYS(set_mempolicy(MPOL_BIND, &mask, sizeof(mask) * 8));
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		NB_CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
-		NB_SYS(madvise(p, len, MADV_NOHUGEPAGE));
+		/* EINVAL: a kernel without THP (PREEMPT_RT): 4 KiB pages anyway. */
+		NB_CHECK(!madvise(p, len, MADV_NOHUGEPAGE) || errno == EINVAL,
+			 "madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
 		for (i = 0; i < n; i++)
 			p[i * NB_PAGE] = 1;
 		nb_pfns(p, n, pfn);
@@ -724,9 +726,10 @@ static pid_t nb_pin_fragment(int node)
 		for (;;)
 			pause();
 	}
+	/* Our write end closed first: a child that dies is an EOF, not a hang. */
+	close(ready[1]);
 	NB_CHECK(read(ready[0], &c, 1) == 1, "the pinning child died");
 	close(ready[0]);
-	close(ready[1]);
 	return pid;
 }
 
