@@ -397,7 +397,7 @@ fi
 
 # ---- numabufctl alloc against the fake device --------------------------------
 # The same objects linked with tests/host/fake-device.c: the success paths.
-if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
+if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/ctl/"*.o \
 	"$src/tools/util.o" "$src/tools/json.o" "$src/tools/verify.o" \
 	"$top/tests/host/fake-device.c" \
 	-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
