@@ -40,6 +40,12 @@
 #define NB_NODES_PATH	"/sys/kernel/debug/numabuf/nodes"
 #define NB_GIB		(1024ULL * NB_MIB)
 
+/* numabufctl's exit status, as numabufctl(8) defines it. */
+#define NB_EXIT_USAGE		2
+#define NB_EXIT_NO_MODULE	3
+#define NB_EXIT_DENIED		4
+#define NB_EXIT_LIMIT		5
+
 /* ---- small helpers ---- */
 
 __attribute__((format(printf, 1, 2)))
@@ -943,10 +949,10 @@ static void ctl_pool_checks(int fd, int node)
 	NB_CTL_EXPECT(NB_AS_ROOT, 1, "pool set: Cannot allocate memory: ",
 		      "pool", "set", n, "100G");
 	NB_ERR_HAS("target");
-	NB_CTL_EXPECT(NB_AS_NO_SYS_ADMIN, 1,
+	NB_CTL_EXPECT(NB_AS_NO_SYS_ADMIN, NB_EXIT_DENIED,
 		      "numabufctl: pool set: Operation not permitted: setting a pool needs CAP_SYS_ADMIN",
 		      "pool", "set", n, "16M");
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "not permitted", "pool", "set", n, "16M");
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "not permitted", "pool", "set", n, "16M");
 	pg = nb_pool_get(fd, node);
 	NB_CHECK(pg.target == 8 * NB_MIB, "a refused pool set changed the target to %llu",
 		 (unsigned long long)pg.target);
@@ -1028,11 +1034,11 @@ static void ctl_limit_checks(int fd, int node)
 		 "%s: %s", nb_r.cmd, nb_r.out);
 
 	/* Only an administrator sets or reads them (sysfs shows them to all). */
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit set: Operation not permitted",
 		      "limit", "set", "--max", "1G");
 	NB_CHECK(!nb_param("max_bytes"), "a refused limit set changed max_bytes to %llu",
 		 nb_param("max_bytes"));
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit: Operation not permitted",
 		      "-j", "limit");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
 }
@@ -1152,13 +1158,13 @@ NB_TEST(ctl_monitor,
 		 "%s: %.1f s, output '%s'", nb_r.cmd, t, nb_r.out);
 
 	/* Events name other users' processes: an administrator's. */
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "monitor: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "monitor: Operation not permitted",
 		      "monitor", "--count", "1", "--timeout", "5");
 	close(fd);
 }
 
 NB_TEST(ctl_unprivileged,
-	"as nobody the read commands work (nodes, pool, stats without the limits, list), limit is refused, and the writes (pool set, limit set) fail with exit 1 saying not permitted, changing nothing")
+	"as nobody the read commands work (nodes, pool, stats without the limits, list), limit is refused, and the writes (pool set, limit set) fail with exit 4 saying not permitted, changing nothing")
 {
 	int mem[NB_MAX_NODES], fd = nb_open(), node;
 	unsigned long long max0 = nb_param("max_bytes");
@@ -1175,16 +1181,16 @@ NB_TEST(ctl_unprivileged,
 	NB_CTL_EXPECT(NB_AS_NOBODY, 0, "the limits need CAP_NET_ADMIN", "-j", "stats");
 	NB_CHECK(strstr(nb_r.out, "\"buffers\":") && !strstr(nb_r.out, "max-bytes"),
 		 "%s: %s", nb_r.cmd, nb_r.out);
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "Operation not permitted", "limit");
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "Operation not permitted", "limit");
 	NB_CTL_EXPECT(NB_AS_NOBODY, 0, NULL, "list");
 	NB_CHECK(!nb_r.out[0], "%s: %s", nb_r.cmd, nb_r.out);
 
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: pool set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: pool set: Operation not permitted",
 		      "pool", "set", nb_fmt("%d", node), "64M");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "not permitted",
 		      "pool", "set", nb_fmt("%d", node), "--low", "1M");
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit set: Operation not permitted",
 		      "limit", "set", "--max", "1G", "--max-user", "none");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
 	NB_CHECK(nb_pool_get(fd, node).target == pg.target && nb_param("max_bytes") == max0,
@@ -1193,7 +1199,7 @@ NB_TEST(ctl_unprivileged,
 }
 
 NB_TEST(ctl_alloc_range_denied,
-	"attack: nobody runs alloc --size 8M (a range, no pool); limit: ranges need CAP_SYS_ADMIN by default: exit 1 with the reason pointing to pools (pool set, --pool); 4M still works; with range_users=1 8M works too")
+	"attack: nobody runs alloc --size 8M (a range, no pool); limit: ranges need CAP_SYS_ADMIN by default: exit 4 with the reason pointing to pools (pool set, --pool); 4M still works; with range_users=1 8M works too")
 {
 	char users0 = 'N';
 	FILE *f = fopen("/sys/module/numabuf/parameters/range_users", "re");
@@ -1218,7 +1224,7 @@ NB_TEST(ctl_alloc_range_denied,
 		    (const char *const[]){ "alloc", "--size", "8M", "--node", node, NULL });
 	nb_mon_line(&mon, line, sizeof(line));
 	nb_mon_end(&mon);
-	if (nb_r.status == 1 && strstr(nb_r.err, "Operation not permitted") &&
+	if (nb_r.status == NB_EXIT_DENIED && strstr(nb_r.err, "Operation not permitted") &&
 	    strstr(nb_r.err, "buffers above 4 MiB outside a pool need CAP_SYS_ADMIN (or the module parameter range_users=1); ask the admin for a pool: numabufctl pool set NODE SIZE, then --pool"))
 		nb_ctl_runv(&nb_r, NB_AS_NOBODY,
 			    (const char *const[]){ "alloc", "--size", "4M", "--node", node, NULL });

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "verify.h"
 
@@ -24,34 +25,28 @@
 
 #include "common.h"
 
-static const char *alloc_hint(int err, uint32_t flags)
+/*
+ * Why the allocation failed, from libnumabuf's numabuf_diagnose(), after
+ * the errno's text; returns the exit status.
+ */
+static int alloc_failed(int err, uint64_t size, int node, unsigned int flags,
+			const char *where)
 {
-	if (err == -EPERM && (flags & (NUMABUF_F_WC | NUMABUF_F_UC)))
-		return " (--wc and --uc need CAP_SYS_RAWIO or CAP_SYS_ADMIN:"
-		       " they change the kernel's own mapping of the memory)";
-	switch (err) {
-	case -ENODEV:
-		return " (node not online)";
-	case -EINVAL:
-		return " (more than the module allows in one buffer)";
-	case -ENOMEM:
-		return " (no free contiguous block that large; --preferred"
-		       " allows other nodes)";
-	case -EPERM:
-		return " (buffers above 4 MiB outside a pool need"
-		       " CAP_SYS_ADMIN (or the module parameter"
-		       " range_users=1); ask the admin for a pool:"
-		       " numabufctl pool set NODE SIZE, then --pool)";
-	case -EOPNOTSUPP:
-		return " (not on this kernel or architecture: --wc and --uc"
-		       " need x86)";
-	case -EAGAIN:
-		return " (too many buffers above 4 MiB outside a pool this"
-		       " second: the module parameter range_rate; try again"
-		       " later, or use a pool: --pool)";
-	default:
-		return "";
-	}
+	struct numabuf_diag d;
+	char size_text[SIZE_STRLEN];
+	int known;
+
+	format_size(size, size_text, sizeof(size_text));
+	fprintf(stderr, "%s: cannot allocate %s %s: %s", prog, size_text, where,
+		strerror(-err));
+	known = !numabuf_diagnose(err, (size_t)size, node, flags, &d);
+	if (known && (d.cause != NUMABUF_CAUSE_UNKNOWN || err == -ENOMEM ||
+		      err == -EPERM || err == -EDQUOT))
+		fprintf(stderr, ": %s", d.msg);
+	fputc('\n', stderr);
+	if (known && d.limit_hit)
+		return EXIT_LIMIT;
+	return exit_status(err);
 }
 
 static const char *near_hint(int err)
@@ -66,17 +61,34 @@ static const char *near_hint(int err)
 	}
 }
 
-static const char *open_hint(int err)
+/* Why the device would not open; returns the exit status. */
+static int open_failed(int err)
 {
-	switch (err) {
-	case -ENOENT:
-		return " (is the numabuf module loaded?)";
-	case -EACCES:
-	case -EPERM:
-		return " (permission denied: root only for now)";
-	default:
-		return "";
+	const char *path = getenv(NUMABUF_DEVICE_ENV);
+	int dflt = !path || !*path;
+
+	if (dflt)
+		path = NUMABUF_DEVICE_PATH;
+	fprintf(stderr, "%s: cannot open %s: %s", prog, path, strerror(-err));
+	if (err == -ENOENT && dflt && access("/sys/module/numabuf", F_OK)) {
+		fprintf(stderr, " (the numabuf module is not loaded: load it "
+			"with 'modprobe numabuf')\n");
+		return EXIT_NO_MODULE;
 	}
+	if (err == -ENOENT && dflt)
+		fprintf(stderr, " (the module is loaded but udev made no "
+			"device: check udev, or 'mknod %s c' with the numbers "
+			"in /sys/class/misc/%s/dev)", path, NUMABUF_DEVICE_NAME);
+	else if (err == -ENOENT)
+		fprintf(stderr, " ($%s names it)", NUMABUF_DEVICE_ENV);
+	else if (err == -EACCES || err == -EPERM)
+		fprintf(stderr, " (with numabuf's udev rule the device is "
+			"root:numabuf 0660: ask to be added to group numabuf, "
+			"then log in again)");
+	else if (err == -ENOTTY || err == -EINVAL)
+		fprintf(stderr, " (not the numabuf device)");
+	fputc('\n', stderr);
+	return exit_status(err);
 }
 
 static const char *attach_hint(int err)
@@ -210,14 +222,11 @@ int do_alloc(int argc, char **argv)
 		{ "dma32",	no_argument,		NULL, OPT_DMA32 },
 		{ "wc",		no_argument,		NULL, OPT_WC },
 		{ "uc",		no_argument,		NULL, OPT_UC },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	const char *size_arg = NULL, *node_arg = NULL, *near = NULL, *path;
+	const char *size_arg = NULL, *node_arg = NULL, *near = NULL;
 	unsigned int flags = 0;
-	int node, dev_node = -1, do_hold = 0, do_verify = 0, c, opt, err;
+	int node, dev_node = -1, do_hold = 0, do_verify = 0, c, err;
 	int ret = EXIT_FAILURE;
 	struct verify_result vr;
 	struct numabuf_ctx *ctx;
@@ -226,13 +235,13 @@ int do_alloc(int argc, char **argv)
 	struct numabuf_attachinfo attach[NUMABUF_ATTACH_MAX];
 	uint32_t n_attach = 0, i;
 	uint64_t size;
-	char size_text[SIZE_STRLEN];
+	char where[NUMABUF_DEVICE_NAME_MAX + 32];
 	sigset_t sigs;
 
 	memset(attach, 0, sizeof(attach));
 	optind = 0;	/* glibc: start over on this argv */
-	while ((c = getopt_long(argc, argv, "+s:n:PHa:jph", long_opts,
-				NULL)) != -1) {
+	while ((c = ctl_getopt(argc, argv, "alloc", "s:n:PHa:",
+				long_opts)) != -1) {
 		switch (c) {
 		case 's':
 			size_arg = optarg;
@@ -278,9 +287,7 @@ int do_alloc(int argc, char **argv)
 			flags |= NUMABUF_F_UC;
 			break;
 		default:
-			opt = common_option(c);
-			if (opt >= 0)
-				return opt;
+			return opt_exit;
 		}
 	}
 	if (optind < argc)
@@ -320,12 +327,7 @@ int do_alloc(int argc, char **argv)
 
 	err = numabuf_open(&ctx);
 	if (err) {
-		path = getenv(NUMABUF_DEVICE_ENV);
-		if (!path || !*path)
-			path = NUMABUF_DEVICE_PATH;
-		fprintf(stderr, "%s: cannot open %s: %s%s\n", prog, path,
-			strerror(-err), open_hint(err));
-		return EXIT_FAILURE;
+		return open_failed(err);
 	}
 
 	if (near) {
@@ -340,16 +342,16 @@ int do_alloc(int argc, char **argv)
 		err = numabuf_alloc(ctx, (size_t)size, node, flags, &buf);
 	}
 	if (err < 0) {
-		format_size(size, size_text, sizeof(size_text));
 		if (near && dev_node >= 0)
-			fprintf(stderr, "%s: cannot allocate %s near %s (node %d): %s%s\n",
-				prog, size_text, near, dev_node,
-				strerror(-err), alloc_hint(err, flags));
+			snprintf(where, sizeof(where), "near %s (node %d)",
+				 near, dev_node);
+		else if (near)
+			snprintf(where, sizeof(where), "near %s", near);
 		else
-			fprintf(stderr, "%s: cannot allocate %s %s %s: %s%s\n",
-				prog, size_text, near ? "near" : "on node",
-				near ? near : node_arg, strerror(-err),
-				alloc_hint(err, flags));
+			snprintf(where, sizeof(where), "on node %s", node_arg);
+		ret = alloc_failed(err, size, near ? (dev_node >= 0 ?
+				   dev_node : NUMABUF_NODE_LOCAL) : node,
+				   flags, where);
 		goto out_close;
 	}
 	if (err == NUMABUF_NEAR_NO_NODE)
@@ -380,6 +382,7 @@ int do_alloc(int argc, char **argv)
 			fprintf(stderr, "%s: cannot attach the buffer to %s: "
 				"%s%s\n", prog, attach[i].device,
 				strerror(-err), attach_hint(err));
+			ret = exit_status(err);
 			goto out_free;
 		}
 	}

@@ -4,6 +4,7 @@
  * sysfs, the netlink socket, a growing array.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,25 +19,19 @@ int try_help(void)
 	return EXIT_USAGE;
 }
 
-/*
- * The options every command takes after its name too (-j, -p, -h), and
- * getopt's errors, for the default: of each command's option loop.
- * Returns -1 to go on, else the exit status to return.
- */
-int common_option(int c)
+/* The exit status for a refusal with -errno @err. */
+int exit_status(int err)
 {
-	switch (c) {
-	case 'j':
-		opts.json = 1;
-		return -1;
-	case 'p':
-		opts.pretty = 1;
-		return -1;
-	case 'h':
-		usage(stdout);
+	switch (err) {
+	case 0:
 		return EXIT_SUCCESS;
-	default:	/* getopt has said what is wrong */
-		return try_help();
+	case -EPERM:
+	case -EACCES:
+		return EXIT_DENIED;
+	case -EDQUOT:
+		return EXIT_LIMIT;
+	default:
+		return EXIT_FAILURE;
 	}
 }
 
@@ -51,6 +46,107 @@ int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return try_help();
+}
+
+int opt_exit;
+
+#define MAX_LONG_OPTS	32
+
+/*
+ * getopt_long() over @what's own options and the global ones, which every
+ * command takes anywhere among its arguments (GNU permutation: options
+ * may follow NODE, SIZE and the like).  getopt itself prints nothing:
+ * every error here has the one prefix of numabufctl's usage errors.
+ * Returns the command's option, -1 at the end, or OPT_EXIT with the exit
+ * status in opt_exit (help or version printed, or a usage error said).
+ */
+int ctl_getopt(int argc, char **argv, const char *what, const char *shortopts,
+	       const struct option *longopts)
+{
+	static const struct option global[] = {
+		{ "json",	no_argument,	NULL, 'j' },
+		{ "pretty",	no_argument,	NULL, 'p' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ "help",	no_argument,	NULL, 'h' },
+	};
+	static struct option all[MAX_LONG_OPTS];
+	static char optstring[64];
+	const char *arg;
+	size_t n = 0, i;
+	int c;
+
+	/*
+	 * Both tables, and ":" first (after a '+', which stops at the first
+	 * argument): a missing argument is then ':', not '?'.
+	 */
+	if (*shortopts == '+')
+		snprintf(optstring, sizeof(optstring), "+:%sjpVh",
+			 shortopts + 1);
+	else
+		snprintf(optstring, sizeof(optstring), ":%sjpVh", shortopts);
+	for (; longopts && longopts[n].name && n < MAX_LONG_OPTS - 5; n++)
+		all[n] = longopts[n];
+	for (i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+		all[n++] = global[i];
+	memset(&all[n], 0, sizeof(all[n]));
+
+	opterr = 0;
+	for (;;) {
+		c = getopt_long(argc, argv, optstring, all, NULL);
+		if (c == 'j')
+			opts.json = 1;
+		else if (c == 'p')
+			opts.pretty = 1;
+		else
+			break;
+	}
+	arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	switch (c) {
+	case 'V':
+		printf("%s %s\n", prog, NUMABUF_VERSION);
+		opt_exit = EXIT_SUCCESS;
+		return OPT_EXIT;
+	case 'h':
+		usage(stdout);
+		opt_exit = EXIT_SUCCESS;
+		return OPT_EXIT;
+	case '?':
+		if (optopt > 0 && optopt < 256)
+			opt_exit = usage_error("%s%sunknown option '-%c'",
+					       what, *what ? ": " : "", optopt);
+		else
+			opt_exit = usage_error("%s%sunknown option '%s'",
+					       what, *what ? ": " : "", arg);
+		return OPT_EXIT;
+	case ':':
+		if (optopt > 0 && optopt < 256 && arg[0] == '-' && arg[1] != '-')
+			opt_exit = usage_error("%s%soption '-%c' needs an "
+					       "argument", what,
+					       *what ? ": " : "", optopt);
+		else
+			opt_exit = usage_error("%s%soption '%s' needs an "
+					       "argument", what,
+					       *what ? ": " : "", arg);
+		return OPT_EXIT;
+	default:
+		return c;
+	}
+}
+
+/*
+ * Parse the options of a command that has none of its own: then *args
+ * and *nargs are its arguments.  Returns -1 to go on, or the exit status
+ * (help or version printed, or a usage error).
+ */
+int ctl_no_options(int argc, char **argv, const char *what, char ***args,
+		   int *nargs)
+{
+	optind = 0;	/* glibc: start over on this argv */
+	if (ctl_getopt(argc, argv, what, "", NULL) != -1)
+		return opt_exit;
+	*args = argv + optind;
+	*nargs = argc - optind;
+	return -1;
 }
 
 /* iproute2 style: any non-empty prefix of @word selects it. */
@@ -195,36 +291,42 @@ void vec_free(struct vec *vec)
 /* ---- netlink ------------------------------------------------------------- */
 
 /* Why numabuf_nl_open() failed, on stderr. */
-void nl_open_error(const char *what, int err)
+int nl_open_error(const char *what, int err)
 {
-	if (err == -ENOENT)
+	if (err == -ENOENT) {
 		fprintf(stderr, "%s: %s: the numabuf module is not loaded "
-			"(no generic netlink family '%s')\n", prog, what,
-			NUMABUF_FAMILY_NAME);
-	else if (err == -EPROTO)
+			"(no generic netlink family '%s'): load it with "
+			"'modprobe numabuf'\n", prog, what, NUMABUF_FAMILY_NAME);
+		return EXIT_NO_MODULE;
+	}
+	if (err == -EPROTO)
 		fprintf(stderr, "%s: %s: the module's netlink family is older "
-			"than this tool\n", prog, what);
+			"than this tool: load the numabuf module of the same "
+			"version (%s)\n", prog, what, NUMABUF_VERSION);
 	else
 		fprintf(stderr, "%s: %s: cannot open a generic netlink socket: "
 			"%s\n", prog, what, strerror(-err));
+	return EXIT_FAILURE;
 }
 
-/* Open the control plane; says why on stderr when it cannot. */
+/*
+ * Open the control plane; says why on stderr when it cannot.  Returns 0
+ * or the exit status.
+ */
 int nl_open(const char *what, struct numabuf_nl **nl)
 {
 	int err = numabuf_nl_open(nl);
 
-	if (err)
-		nl_open_error(what, err);
-	return err;
+	return err ? nl_open_error(what, err) : 0;
 }
 
 /*
  * "numabufctl: WHAT: Operation not permitted: the kernel's message", or
- * @hint after the errno's text when the kernel gave no message.
+ * @hint after the errno's text when the kernel gave no message.  Returns
+ * the exit status.
  */
 int nl_fail(struct numabuf_nl *nl, const char *what, int err,
-		   const char *hint)
+	    const char *hint)
 {
 	const char *msg = numabuf_nl_errmsg(nl);
 
@@ -234,7 +336,7 @@ int nl_fail(struct numabuf_nl *nl, const char *what, int err,
 	else if (hint)
 		fprintf(stderr, " (%s)", hint);
 	fputc('\n', stderr);
-	return EXIT_FAILURE;
+	return exit_status(err);
 }
 
 int node_vec_add(const struct numabuf_nodestat *st, void *arg)

@@ -21,9 +21,18 @@
 #define NUMABUF_VERSION "unknown"
 #endif
 
-#define EXIT_USAGE	2
+/*
+ * Exit status (numabufctl(8), EXIT STATUS): EXIT_SUCCESS 0, EXIT_FAILURE 1
+ * (any other failure), and:
+ */
+#define EXIT_USAGE	2	/* bad command line or configuration file */
+#define EXIT_NO_MODULE	3	/* the numabuf module is not loaded */
+#define EXIT_DENIED	4	/* refused: a privilege is missing */
+#define EXIT_LIMIT	5	/* refused: over a limit (memlock, a cap, ...) */
 
+#ifndef SYSFS_NODE	/* a test may build against another tree */
 #define SYSFS_NODE	"/sys/devices/system/node"
+#endif
 #define MAX_NODES	4096	/* above any kernel's MAX_NUMNODES */
 
 extern const char prog[];
@@ -43,14 +52,24 @@ int do_alloc(int argc, char **argv);
 int do_pool(int argc, char **argv);
 int do_limit(int argc, char **argv);
 int do_monitor(int argc, char **argv);
+int do_apply(int argc, char **argv);
 
 /* ---- arguments and errors (common.c) ---- */
 
+struct option;
+
 void usage(FILE *f);
 int try_help(void);
-int common_option(int c);
+int exit_status(int err);
 __attribute__((format(printf, 1, 2)))
 int usage_error(const char *fmt, ...);
+/* ctl_getopt() returns it when the command must end with opt_exit. */
+#define OPT_EXIT	(-2)
+extern int opt_exit;
+int ctl_getopt(int argc, char **argv, const char *what, const char *shortopts,
+	       const struct option *longopts);
+int ctl_no_options(int argc, char **argv, const char *what, char ***args,
+		   int *nargs);
 int matches(const char *arg, const char *word);
 int read_text(const char *path, char *buf, size_t len);
 int read_online(uint64_t *online);
@@ -79,7 +98,7 @@ void vec_free(struct vec *vec);
 
 /* ---- netlink ---- */
 
-void nl_open_error(const char *what, int err);
+int nl_open_error(const char *what, int err);
 int nl_open(const char *what, struct numabuf_nl **nl);
 int nl_fail(struct numabuf_nl *nl, const char *what, int err,
 	    const char *hint);

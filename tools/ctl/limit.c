@@ -20,7 +20,10 @@ static int print_limits(struct numabuf_nl *nl, const char *what)
 
 	err = numabuf_nl_limit_get(nl, &lim);
 	if (err)
-		return nl_fail(nl, what, err, NULL);
+		return nl_fail(nl, what, err, err == -EPERM ?
+			       "reading the caps needs CAP_NET_ADMIN; anyone "
+			       "may read them in /sys/module/numabuf/"
+			       "parameters/max_bytes and max_user_bytes" : NULL);
 	begin_output(&j, 0);
 	begin_object(&j);
 	put_limits(&j, &lim);
@@ -28,39 +31,17 @@ static int print_limits(struct numabuf_nl *nl, const char *what)
 	return end_output(&j, 0);
 }
 
-static int do_limit_set(int argc, char **argv)
+/* limit set [--max SIZE] [--max-user SIZE] */
+static int limit_set(int nargs, char **args, const char *max_arg,
+		     const char *user_arg)
 {
-	static const struct option long_opts[] = {
-		{ "max",	required_argument,	NULL, OPT_MAX },
-		{ "max-user",	required_argument,	NULL, OPT_MAX_USER },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 },
-	};
-	const char *max_arg = NULL, *user_arg = NULL;
 	uint64_t max_bytes, max_user_bytes;
 	struct numabuf_nl *nl;
-	int c, opt, err, ret;
+	int err, ret;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+jph", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_MAX:
-			max_arg = optarg;
-			break;
-		case OPT_MAX_USER:
-			user_arg = optarg;
-			break;
-		default:
-			opt = common_option(c);
-			if (opt >= 0)
-				return opt;
-		}
-	}
-	if (optind < argc)
+	if (nargs)
 		return usage_error("limit set: unexpected argument '%s'",
-				   argv[optind]);
+				   args[0]);
 	if (!max_arg && !user_arg)
 		return usage_error("limit set: expected --max SIZE, "
 				   "--max-user SIZE or both");
@@ -70,13 +51,15 @@ static int do_limit_set(int argc, char **argv)
 	if (err)
 		return err;
 
-	if (nl_open("limit set", &nl))
-		return EXIT_FAILURE;
+	ret = nl_open("limit set", &nl);
+	if (ret)
+		return ret;
 	err = numabuf_nl_limit_set(nl, max_arg ? &max_bytes : NULL,
 				   user_arg ? &max_user_bytes : NULL);
 	if (err)
 		ret = nl_fail(nl, "limit set", err, err == -EPERM ?
-			      "needs CAP_SYS_ADMIN and CAP_NET_ADMIN" : NULL);
+			      "needs CAP_SYS_ADMIN and CAP_NET_ADMIN: run it "
+			      "as root" : NULL);
 	else
 		ret = print_limits(nl, "limit set");
 	numabuf_nl_close(nl);
@@ -85,18 +68,45 @@ static int do_limit_set(int argc, char **argv)
 
 int do_limit(int argc, char **argv)
 {
+	static const struct option long_opts[] = {
+		{ "max",	required_argument,	NULL, OPT_MAX },
+		{ "max-user",	required_argument,	NULL, OPT_MAX_USER },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char *max_arg = NULL, *user_arg = NULL;
 	struct numabuf_nl *nl;
-	int ret;
+	int c, nargs, ret;
+	char **args;
 
-	if (argc > 1 && matches(argv[1], "set"))
-		return do_limit_set(argc - 1, argv + 1);
-	if (argc > 1 && !matches(argv[1], "show") && !matches(argv[1], "list"))
-		return usage_error("limit: unknown command '%s'", argv[1]);
-	if (argc > 2)
-		return usage_error("limit: unexpected argument '%s'", argv[2]);
+	optind = 0;	/* glibc: start over on this argv */
+	while ((c = ctl_getopt(argc, argv, "limit", "", long_opts)) != -1) {
+		switch (c) {
+		case OPT_MAX:
+			max_arg = optarg;
+			break;
+		case OPT_MAX_USER:
+			user_arg = optarg;
+			break;
+		default:
+			return opt_exit;
+		}
+	}
+	args = argv + optind;
+	nargs = argc - optind;
 
-	if (nl_open("limit", &nl))
-		return EXIT_FAILURE;
+	if (nargs && matches(args[0], "set"))
+		return limit_set(nargs - 1, args + 1, max_arg, user_arg);
+	if (max_arg || user_arg)
+		return usage_error("limit: --max and --max-user are options "
+				   "of limit set");
+	if (nargs && !matches(args[0], "show") && !matches(args[0], "list"))
+		return usage_error("limit: unknown command '%s'", args[0]);
+	if (nargs > 1)
+		return usage_error("limit: unexpected argument '%s'", args[1]);
+
+	ret = nl_open("limit", &nl);
+	if (ret)
+		return ret;
 	ret = print_limits(nl, "limit");
 	numabuf_nl_close(nl);
 	return ret;

@@ -44,9 +44,6 @@ int do_list(int argc, char **argv)
 		{ "node",	required_argument,	NULL, 'n' },
 		{ "pid",	required_argument,	NULL, 'P' },
 		{ "uid",	required_argument,	NULL, 'u' },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
 	struct numabuf_buf_filter filter = { .node = -1, .pid = 0, .uid = -1 };
@@ -58,14 +55,14 @@ int do_list(int argc, char **argv)
 	const char *nodes_arg = NULL;
 	struct numabuf_nl *nl;
 	struct passwd *pw;
-	int c, opt, err, ret = EXIT_FAILURE;
+	int c, err, ret = EXIT_FAILURE;
 	unsigned int n;
 	struct json j;
 	size_t i;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+n:P:u:jph", long_opts,
-				NULL)) != -1) {
+	while ((c = ctl_getopt(argc, argv, "list", "n:P:u:",
+				long_opts)) != -1) {
 		switch (c) {
 		case 'n':
 			nodes_arg = optarg;
@@ -89,9 +86,7 @@ int do_list(int argc, char **argv)
 			filter.uid = pw->pw_uid;
 			break;
 		default:
-			opt = common_option(c);
-			if (opt >= 0)
-				return opt;
+			return opt_exit;
 		}
 	}
 	if (optind < argc)
@@ -110,11 +105,13 @@ int do_list(int argc, char **argv)
 			nodes_arg = NULL;
 	}
 
-	if (nl_open("list", &nl))
-		return EXIT_FAILURE;
+	ret = nl_open("list", &nl);
+	if (ret)
+		return ret;
+	ret = EXIT_FAILURE;
 	err = numabuf_nl_bufs(nl, &filter, buf_vec_add, &bufs);
 	if (err) {
-		nl_fail(nl, "list", err, NULL);
+		ret = nl_fail(nl, "list", err, NULL);
 		goto out;
 	}
 	begin_output(&j, 1);

@@ -10,7 +10,7 @@
  * its file; this one parses the global options, dispatches and has the
  * usage text.
  *
- * Exit status: 0 success, 1 error, 2 usage error.
+ * Exit status: see EXIT_* in common.h and numabufctl(8).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -65,6 +65,15 @@ void usage(FILE *f)
 		"                      failures of that user not reported before;\n"
 		"                      stop after N events or SECONDS (exit\n"
 		"                      status 0 either way)\n"
+		"  apply [--check] [FILE]\n"
+		"                      read the boot configuration, FILE or\n"
+		"                      /etc/numabuf.conf, check all of it, then set\n"
+		"                      the pools and limits it names, printing each\n"
+		"                      change (CAP_SYS_ADMIN and CAP_NET_ADMIN);\n"
+		"                      --check only checks, without the module.\n"
+		"                      Lines: 'pool NODE SIZE [low SIZE]',\n"
+		"                      'limit max SIZE|none', 'limit max-user\n"
+		"                      SIZE|none', '# comments'\n"
 		"  help                this text\n"
 		"\n"
 		"OPTIONS:\n"
@@ -78,8 +87,12 @@ void usage(FILE *f)
 		"  -V, --version       print the version\n"
 		"  -h, --help          this text\n"
 		"\n"
-		"SIZE   bytes, or with a unit: 4096, 4K, 4KiB, 1.5M, 2G (K, M, G, T\n"
-		"       are powers of 1024)\n"
+		"The options may come before OBJECT or anywhere after it.\n"
+		"\n"
+		"SIZE   bytes, or with a unit: 4096, 4K, 4KiB, 4KB, 1.5M, 2G; K, M, G,\n"
+		"       T (or KiB, KB, ..., in any case) are powers of 1024: 4MB\n"
+		"       is 4194304 bytes.  Sizes print as 4KiB, 1.5GiB (one\n"
+		"       decimal when not exact)\n"
 		"NODES  node ids in numactl's syntax, 0-3,5, or 'all' (the default)\n"
 		"NODE   a node id, or 'local': the node of the CPU numabufctl runs on\n"
 		"\n"
@@ -115,14 +128,25 @@ void usage(FILE *f)
 		"\n"
 		"alloc opens the device, %s, or $%s when set; the\n"
 		"other commands talk to the module over generic netlink (family\n"
-		"\"%s\") and need no access to the device.\n",
+		"\"%s\") and need no access to the device.\n"
+		"\n"
+		"Exit status: 0 success, 1 failure, 2 usage or configuration\n"
+		"error, 3 the numabuf module is not loaded, 4 refused for lack of\n"
+		"a privilege, 5 refused by a limit (RLIMIT_MEMLOCK, the memory\n"
+		"cgroup, a numabuf cap, range_rate).  See numabufctl(8).\n",
 		prog, NUMABUF_DEVICE_PATH, NUMABUF_DEVICE_ENV,
 		NUMABUF_FAMILY_NAME);
 }
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	char **args;
+	int nargs, ret;
+
+	ret = ctl_no_options(argc, argv, "help", &args, &nargs);
+	if (ret >= 0)
+		return ret;
+	if (nargs)
+		return usage_error("help: unexpected argument '%s'", args[0]);
 	usage(stdout);
 	return EXIT_SUCCESS;
 }
@@ -139,39 +163,18 @@ static const struct {
 	{ "alloc",	do_alloc },
 	{ "pool",	do_pool },
 	{ "monitor",	do_monitor },
+	{ "apply",	do_apply },
 	{ "help",	do_help },
 };
 
 int main(int argc, char **argv)
 {
-	static const struct option long_opts[] = {
-		{ "json",	no_argument,	NULL, 'j' },
-		{ "pretty",	no_argument,	NULL, 'p' },
-		{ "version",	no_argument,	NULL, 'V' },
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL,		0,		NULL, 0 },
-	};
 	size_t i;
-	int c;
 
-	while ((c = getopt_long(argc, argv, "+jpVh", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			opts.json = 1;
-			break;
-		case 'p':
-			opts.pretty = 1;
-			break;
-		case 'V':
-			printf("%s %s\n", prog, NUMABUF_VERSION);
-			return EXIT_SUCCESS;
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		default:
-			return try_help();
-		}
-	}
+	/* The global options before OBJECT; each command takes them too. */
+	optind = 0;
+	if (ctl_getopt(argc, argv, "", "+", NULL) != -1)
+		return opt_exit;
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {

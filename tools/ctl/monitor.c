@@ -104,9 +104,6 @@ int do_monitor(int argc, char **argv)
 	static const struct option long_opts[] = {
 		{ "count",	required_argument,	NULL, 'c' },
 		{ "timeout",	required_argument,	NULL, 't' },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
 	struct monitor mon = { 0, 0, 0 };
@@ -114,11 +111,11 @@ int do_monitor(int argc, char **argv)
 	int64_t deadline = 0, left;
 	struct numabuf_nl *nl;
 	struct pollfd pfd;
-	int c, opt, n, err, ret = EXIT_FAILURE;
+	int c, n, err, ret = EXIT_FAILURE;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+c:t:jph", long_opts,
-				NULL)) != -1) {
+	while ((c = ctl_getopt(argc, argv, "monitor", "c:t:",
+				long_opts)) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_u64(optarg, UINT64_MAX, &mon.count) ||
@@ -134,20 +131,20 @@ int do_monitor(int argc, char **argv)
 						   "%d)", optarg, TIMEOUT_MAX);
 			break;
 		default:
-			opt = common_option(c);
-			if (opt >= 0)
-				return opt;
+			return opt_exit;
 		}
 	}
 	if (optind < argc)
 		return usage_error("monitor: unexpected argument '%s'",
 				   argv[optind]);
 
-	if (nl_open("monitor", &nl))
-		return EXIT_FAILURE;
+	ret = nl_open("monitor", &nl);
+	if (ret)
+		return ret;
+	ret = EXIT_FAILURE;
 	err = numabuf_nl_subscribe(nl);
 	if (err) {
-		nl_fail(nl, "monitor", err, err == -EPERM ?
+		ret = nl_fail(nl, "monitor", err, err == -EPERM ?
 			"needs CAP_SYS_ADMIN" : NULL);
 		goto out;
 	}
@@ -178,7 +175,7 @@ int do_monitor(int argc, char **argv)
 			fprintf(stderr, "%s: monitor: events were lost (the "
 				"socket's buffer overflowed)\n", prog);
 		} else if (err < 0 && err != -EAGAIN) {
-			nl_fail(nl, "monitor", err, NULL);
+			ret = nl_fail(nl, "monitor", err, NULL);
 			goto out;
 		}
 	}

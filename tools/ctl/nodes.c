@@ -63,20 +63,25 @@ int do_nodes(int argc, char **argv)
 	const struct numabuf_nodestat *st;
 	const char *nodes_arg = "all";
 	struct numabuf_nl *nl = NULL;
-	int node, err, ret = EXIT_FAILURE;
+	int node, err, ret = EXIT_FAILURE, nargs;
+	char **args, online_text[256];
 	struct json j;
 
-	if (argc > 1 && (matches(argv[1], "show") || matches(argv[1], "list"))) {
-		argc--;
-		argv++;
+	ret = ctl_no_options(argc, argv, "nodes", &args, &nargs);
+	if (ret >= 0)
+		return ret;
+	ret = EXIT_FAILURE;
+	if (nargs && (matches(args[0], "show") || matches(args[0], "list"))) {
+		nargs--;
+		args++;
 	}
-	if (argc > 2)
-		return usage_error("nodes: unexpected argument '%s'", argv[2]);
-	if (argc > 1) {
-		if (!is_nodes_word(argv[1]))
+	if (nargs > 1)
+		return usage_error("nodes: unexpected argument '%s'", args[1]);
+	if (nargs) {
+		if (!is_nodes_word(args[0]))
 			return usage_error("nodes: unknown command '%s'",
-					   argv[1]);
-		nodes_arg = argv[1];
+					   args[0]);
+		nodes_arg = args[0];
 	}
 	err = parse_nodes_arg("nodes", nodes_arg, want);
 	if (err)
@@ -89,12 +94,15 @@ int do_nodes(int argc, char **argv)
 	err = numabuf_nl_open(&nl);
 	if (err == -ENOENT) {
 		fprintf(stderr, "%s: nodes: the numabuf module is not loaded: "
-			"memory and CPUs only\n", prog);
+			"memory and CPUs only (load it with 'modprobe "
+			"numabuf')\n", prog);
 	} else if (err) {
-		nl_open_error("nodes", err);
-		return EXIT_FAILURE;
-	} else if (node_vec_read(nl, "nodes", &table)) {
-		goto out;
+		return nl_open_error("nodes", err);
+	} else {
+		ret = node_vec_read(nl, "nodes", &table);
+		if (ret)
+			goto out;
+		ret = EXIT_FAILURE;
 	}
 
 	for (size_t i = 0; i < table.n; i++) {
@@ -102,12 +110,17 @@ int do_nodes(int argc, char **argv)
 		if (st->node >= 0 && st->node < MAX_NODES)
 			list_set(online, (unsigned int)st->node);
 	}
+	if (list_format(online, MAX_NODES, online_text,
+			sizeof(online_text)) < 0)
+		snprintf(online_text, sizeof(online_text), "see %s",
+			 SYSFS_NODE "/online");
 	if (strcmp(nodes_arg, "all")) {
 		for (node = 0; node < MAX_NODES; node++) {
 			if (list_test(want, (unsigned int)node) &&
 			    !list_test(online, (unsigned int)node)) {
 				fprintf(stderr, "%s: nodes: node %d is not "
-					"online\n", prog, node);
+					"online (online: %s)\n", prog, node,
+					online_text);
 				goto out;
 			}
 		}

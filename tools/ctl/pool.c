@@ -12,43 +12,24 @@
 
 #define OPT_LOW		1003
 
-static int do_pool_set(int argc, char **argv)
+/* pool set NODE [SIZE] [--low SIZE]: @args are NODE and SIZE. */
+static int pool_set(int nargs, char **args, const char *low_arg)
 {
-	static const struct option long_opts[] = {
-		{ "low",	required_argument,	NULL, OPT_LOW },
-		{ "json",	no_argument,		NULL, 'j' },
-		{ "pretty",	no_argument,		NULL, 'p' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ NULL,		0,			NULL, 0 },
-	};
-	const char *low_arg = NULL, *size_arg;
+	const char *size_arg;
 	struct numabuf_nodestat st;
 	struct numabuf_nl *nl;
 	uint64_t target, low;
-	int c, opt, node, err, ret = EXIT_FAILURE;
+	int node, err, ret;
 	struct json j;
 
-	optind = 0;	/* options may follow NODE and SIZE */
-	while ((c = getopt_long(argc, argv, "jph", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LOW:
-			low_arg = optarg;
-			break;
-		default:
-			opt = common_option(c);
-			if (opt >= 0)
-				return opt;
-		}
-	}
-	if (optind == argc)
+	if (!nargs)
 		return usage_error("pool set: expected NODE [SIZE] [--low SIZE]");
-	if (argc - optind > 2)
-		return usage_error("pool set: unexpected argument '%s'",
-				   argv[optind + 2]);
-	size_arg = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if (nargs > 2)
+		return usage_error("pool set: unexpected argument '%s'", args[2]);
+	size_arg = nargs == 2 ? args[1] : NULL;
 	if (!size_arg && !low_arg)
 		return usage_error("pool set: expected SIZE, --low SIZE or both");
-	err = parse_node_arg("pool set", argv[optind], &node);
+	err = parse_node_arg("pool set", args[0], &node);
 	if (!err && size_arg)
 		err = parse_size_arg("pool set", size_arg, 0, &target);
 	if (!err && low_arg)
@@ -56,19 +37,21 @@ static int do_pool_set(int argc, char **argv)
 	if (err)
 		return err;
 
-	if (nl_open("pool set", &nl))
-		return EXIT_FAILURE;
+	ret = nl_open("pool set", &nl);
+	if (ret)
+		return ret;
 	err = numabuf_nl_pool_set(nl, node, size_arg ? &target : NULL,
 				  low_arg ? &low : NULL);
 	if (err) {
-		nl_fail(nl, "pool set", err, err == -EPERM ?
-			"needs CAP_SYS_ADMIN and CAP_NET_ADMIN" : NULL);
+		ret = nl_fail(nl, "pool set", err, err == -EPERM ?
+			      "needs CAP_SYS_ADMIN and CAP_NET_ADMIN: run it "
+			      "as root" : NULL);
 		goto out;
 	}
 	/* What the pool is now, as pool show prints it. */
 	err = numabuf_nl_node_get(nl, node, &st);
 	if (err) {
-		nl_fail(nl, "pool set", err, NULL);
+		ret = nl_fail(nl, "pool set", err, NULL);
 		goto out;
 	}
 	begin_output(&j, 0);
@@ -81,27 +64,43 @@ out:
 
 int do_pool(int argc, char **argv)
 {
+	static const struct option long_opts[] = {
+		{ "low",	required_argument,	NULL, OPT_LOW },
+		{ NULL,		0,			NULL, 0 },
+	};
 	uint64_t want[LIST_WORDS(MAX_NODES)];
 	struct vec nodes = VEC_INIT(struct numabuf_nodestat);
 	const struct numabuf_nodestat *st;
-	const char *nodes_arg = "all";
+	const char *nodes_arg = "all", *low_arg = NULL;
 	struct numabuf_nl *nl;
-	int node, err, ret = EXIT_FAILURE;
+	int node, err, ret, c, nargs;
 	struct json j;
+	char **args;
 	size_t i;
 
-	if (argc > 1 && matches(argv[1], "set"))
-		return do_pool_set(argc - 1, argv + 1);
-	if (argc > 1 && (matches(argv[1], "show") || matches(argv[1], "list"))) {
-		argc--;
-		argv++;
+	optind = 0;	/* glibc: start over on this argv */
+	while ((c = ctl_getopt(argc, argv, "pool", "", long_opts)) != -1) {
+		if (c != OPT_LOW)
+			return opt_exit;
+		low_arg = optarg;
 	}
-	if (argc > 2)
-		return usage_error("pool: unexpected argument '%s'", argv[2]);
-	if (argc > 1 && !is_nodes_word(argv[1]) && strcmp(argv[1], "local"))
-		return usage_error("pool: unknown command '%s'", argv[1]);
-	if (argc > 1)
-		nodes_arg = argv[1];
+	args = argv + optind;
+	nargs = argc - optind;
+
+	if (nargs && matches(args[0], "set"))
+		return pool_set(nargs - 1, args + 1, low_arg);
+	if (low_arg)
+		return usage_error("pool: --low is an option of pool set");
+	if (nargs && (matches(args[0], "show") || matches(args[0], "list"))) {
+		nargs--;
+		args++;
+	}
+	if (nargs > 1)
+		return usage_error("pool: unexpected argument '%s'", args[1]);
+	if (nargs && !is_nodes_word(args[0]) && strcmp(args[0], "local"))
+		return usage_error("pool: unknown command '%s'", args[0]);
+	if (nargs)
+		nodes_arg = args[0];
 	if (!strcmp(nodes_arg, "local")) {
 		err = parse_node_arg("pool", nodes_arg, &node);
 		if (err)
@@ -115,18 +114,21 @@ int do_pool(int argc, char **argv)
 			return err;
 	}
 
-	if (nl_open("pool", &nl))
-		return EXIT_FAILURE;
-	if (node_vec_read(nl, "pool", &nodes))
+	ret = nl_open("pool", &nl);
+	if (ret)
+		return ret;
+	ret = node_vec_read(nl, "pool", &nodes);
+	if (ret)
 		goto out;
+	ret = EXIT_FAILURE;
 	/* A node asked for by name must have a pool to show. */
 	if (strcmp(nodes_arg, "all")) {
 		for (node = 0; node < MAX_NODES; node++) {
 			if (list_test(want, (unsigned int)node) &&
 			    !node_vec_find(&nodes, node)) {
 				fprintf(stderr, "%s: pool: node %d is not "
-					"online or has no memory\n", prog,
-					node);
+					"online or has no memory (see "
+					"numabufctl nodes)\n", prog, node);
 				goto out;
 			}
 		}

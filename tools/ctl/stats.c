@@ -18,25 +18,34 @@ int do_stats(int argc, char **argv)
 	struct numabuf_nl *nl;
 	int err, i, have_lim, ret = EXIT_FAILURE;
 	struct json j;
+	char **args;
+	int nargs;
 	size_t n;
 
-	if (argc > 1 && !matches(argv[1], "show"))
-		return usage_error("stats: unknown command '%s'", argv[1]);
-	if (argc > 2)
-		return usage_error("stats: unexpected argument '%s'", argv[2]);
+	ret = ctl_no_options(argc, argv, "stats", &args, &nargs);
+	if (ret >= 0)
+		return ret;
+	if (nargs && !matches(args[0], "show"))
+		return usage_error("stats: unknown command '%s'", args[0]);
+	if (nargs > 1)
+		return usage_error("stats: unexpected argument '%s'", args[1]);
 
-	if (nl_open("stats", &nl))
-		return EXIT_FAILURE;
-	if (node_vec_read(nl, "stats", &nodes))
+	ret = nl_open("stats", &nl);
+	if (ret)
+		return ret;
+	ret = node_vec_read(nl, "stats", &nodes);
+	if (ret)
 		goto out;
+	ret = EXIT_FAILURE;
 	/* The caps are for administrators; the totals for anyone. */
 	err = numabuf_nl_limit_get(nl, &lim);
 	have_lim = !err;
 	if (err == -EPERM) {
-		fprintf(stderr, "%s: stats: the limits need CAP_NET_ADMIN; not shown\n",
+		fprintf(stderr, "%s: stats: the limits need CAP_NET_ADMIN; not shown "
+			"(anyone may read them in /sys/module/numabuf/parameters/)\n",
 			prog);
 	} else if (err) {
-		nl_fail(nl, "stats", err, NULL);
+		ret = nl_fail(nl, "stats", err, NULL);
 		goto out;
 	}
 
