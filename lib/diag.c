@@ -640,6 +640,7 @@ int NB_EXPORT numabuf_diagnose(int err, size_t size, int node,
 	unsigned int cpu, here;
 	struct facts *f;
 	char sz[3][24];
+	int64_t rate;
 
 	if (!d || err >= 0)
 		return -EINVAL;
@@ -678,11 +679,14 @@ int NB_EXPORT numabuf_diagnose(int err, size_t size, int node,
 		return 0;
 	case -EAGAIN:
 		d->limit_hit = 1;
+		rate = param("range_rate");
 		say(d, NUMABUF_CAUSE_RANGE_RATE,
-		    "the module parameter range_rate=%lld allows each user "
-		    "that many buffers above 4MiB outside a pool per second; "
-		    "try again in a second, or use a pool (NUMABUF_F_POOL, "
-		    "--pool)", (long long)param("range_rate"));
+		    "the module parameter range_rate limits how many buffers "
+		    "above 4MiB outside a pool each user may take per second");
+		if (rate > 0)
+			add(d, " (%lld)", (long long)rate);
+		add(d, "; try again in a second, or use a pool "
+		    "(NUMABUF_F_POOL, --pool)");
 		return 0;
 	default:
 		break;

@@ -10,6 +10,7 @@
 #     under the soname libnumabuf.so.0,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
+#   - runs numabuf_diagnose() where it needs no module (tests/host/lib-diag.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
 #     the guest test tests/suite/test_lib.c too,
 #   - runs numabufctl's argument handling, its no-device errors, the
@@ -214,6 +215,20 @@ if "$CC" -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
 	fi
 else
 	fail lib_fake_device "build: $(head -5 "$tmp/lib-fake.log")"
+fi
+
+# ---- numabuf_diagnose() without the module (tests/host/lib-diag.c) -----------
+if "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/lib" \
+	-I"$src/kmod/uapi" -o "$tmp/lib-diag" "$top/tests/host/lib-diag.c" \
+	"$src/lib/libnumabuf.a" $(pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
+	-pthread 2>"$tmp/lib-diag.log"; then
+	if "$tmp/lib-diag" >"$tmp/lib-diag.out" 2>&1; then
+		pass "lib_diagnose ($(grep -c '^ok' "$tmp/lib-diag.out") tests)"
+	else
+		fail lib_diagnose "$(grep -A1 '^not ok' "$tmp/lib-diag.out" | head -6)"
+	fi
+else
+	fail lib_diagnose "build: $(head -5 "$tmp/lib-diag.log")"
 fi
 
 # ---- the guest test, tests/suite/test_lib.c, against the fake device --------
