@@ -236,39 +236,58 @@ static uint64_t node_largest(int node, int64_t *dma32)
 	return largest;
 }
 
-/* The memory cgroup (v2) of the caller: its path, or "" for the root. */
-static void memcg_path(char *path, size_t len)
+/*
+ * The memory cgroup of the caller: its path, "" for the root one; *v1 set
+ * when it is in cgroup v1's memory hierarchy rather than in cgroup v2.
+ */
+static void memcg_path(char *path, size_t len, int *v1)
 {
-	char line[PATH_MAX];
+	char line[PATH_MAX], *p;
 	FILE *f = fopen("/proc/self/cgroup", "re");
 
 	path[0] = '\0';
+	*v1 = 0;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
 		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line + 3, "/"))
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		if (!strncmp(p, ":memory:", 8)) {
+			*v1 = 1;
+			snprintf(path, len, "%s", strcmp(p + 8, "/") ? p + 8 : "");
+			break;
+		}
+		if (!strncmp(line, "0::", 3) && strcmp(line + 3, "/"))
 			snprintf(path, len, "%s", line + 3);
 	}
 	fclose(f);
 }
 
-/* A cgroup v2 file of @cg holding a number; -1 for "max" or unreadable. */
-static int64_t memcg_value(const char *cg, const char *file)
+/*
+ * The limit (@limit) or the usage of the memory cgroup @cg; -1 for no
+ * limit or when unreadable.
+ */
+static int64_t memcg_value(const char *cg, int v1, int limit)
 {
 	char path[PATH_MAX + 64], text[64];
 	unsigned long long v;
 	int64_t ret = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", cg, file);
+	if (v1)
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/%s", cg,
+			 limit ? "memory.limit_in_bytes" : "memory.usage_in_bytes");
+	else
+		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", cg,
+			 limit ? "memory.max" : "memory.current");
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
+	/* v2 says "max"; v1 a number near 2^63 for no limit. */
 	if (fgets(text, sizeof(text), f) && sscanf(text, "%llu", &v) == 1 &&
-	    v <= INT64_MAX)
+	    v < (UINT64_C(1) << 62))
 		ret = (int64_t)v;
 	fclose(f);
 	return ret;
@@ -402,6 +421,7 @@ static void diag_eperm(struct numabuf_diag *d, const struct facts *f,
 {
 	const struct numabuf_nodestat *st = facts_find(f, d->node);
 	char cg[PATH_MAX], sz[3][24];
+	int v1;
 
 	if ((flags & (NUMABUF_F_WC | NUMABUF_F_UC)) &&
 	    !capable(CAP_SYS_RAWIO) && !capable(CAP_SYS_ADMIN)) {
@@ -412,7 +432,7 @@ static void diag_eperm(struct numabuf_diag *d, const struct facts *f,
 		    "memory; run as root, or leave them out");
 		return;
 	}
-	memcg_path(cg, sizeof(cg));
+	memcg_path(cg, sizeof(cg), &v1);
 	if (cg[0] && param("cgroup_uncharged") == 0 &&
 	    (d->size > PAGES_MAX || (flags & NUMABUF_F_POOL))) {
 		say(d, NUMABUF_CAUSE_CGROUP,
@@ -557,6 +577,19 @@ static void diag_node(struct numabuf_diag *d, const struct facts *f,
 			    "free memory there, or use another node",
 			    d->node, S(0, (uint64_t)avail), SYSFS_NODE, d->node,
 			    S(1, d->size));
+	} else if (avail < 0) {
+		say(d, NUMABUF_CAUSE_UNKNOWN,
+		    "no free memory for %s on node %d, whose free memory "
+		    "cannot be read (%s/node%d/meminfo)", S(0, d->size),
+		    d->node, SYSFS_NODE, d->node);
+	} else if (d->size <= PAGES_MAX && largest >= d->size) {
+		say(d, NUMABUF_CAUSE_UNKNOWN,
+		    "node %d has %s free, with free blocks of %s (the largest "
+		    "is %s, /proc/buddyinfo): the memory was short only for a "
+		    "moment, or the zones' reserves held it back; try again, "
+		    "or use a pool reserved early (numabufctl pool set, "
+		    "/etc/numabuf.conf)", d->node, S(0, (uint64_t)avail),
+		    S(1, d->size), S(2, largest));
 	} else if (d->size <= PAGES_MAX) {
 		d->limit = largest;
 		say(d, NUMABUF_CAUSE_FRAGMENTED,
@@ -565,8 +598,8 @@ static void diag_node(struct numabuf_diag *d, const struct facts *f,
 		    "fragmented; compact it (echo 1 > "
 		    "/proc/sys/vm/compact_memory) and try again, or use a pool "
 		    "reserved early (numabufctl pool set, /etc/numabuf.conf)",
-		    d->node, S(0, avail > 0 ? (uint64_t)avail : 0),
-		    S(1, d->size), S(2, largest));
+		    d->node, S(0, (uint64_t)avail), S(1, d->size),
+		    S(2, largest));
 	} else {
 		say(d, NUMABUF_CAUSE_FRAGMENTED,
 		    "node %d has %s free, but no run of %s that the kernel "
@@ -574,8 +607,7 @@ static void diag_node(struct numabuf_diag *d, const struct facts *f,
 		    "zones' reserves, are in the way; range_max_tries bounds "
 		    "the search): use a pool reserved early (numabufctl pool "
 		    "set, /etc/numabuf.conf) or a smaller buffer",
-		    d->node, S(0, avail > 0 ? (uint64_t)avail : 0),
-		    S(1, d->size));
+		    d->node, S(0, (uint64_t)avail), S(1, d->size));
 	}
 	if (!(flags & NUMABUF_F_PREFERRED) && alt >= 0)
 		add(d, "; node %d has room, and NUMABUF_F_PREFERRED "
@@ -589,6 +621,7 @@ static void diag_enomem(struct numabuf_diag *d, const struct facts *f,
 	uint64_t pinned;
 	int64_t max, cur;
 	char cg[PATH_MAX], sz[3][24];
+	int v1;
 
 	/* Charged first: RLIMIT_MEMLOCK, unless CAP_IPC_LOCK. */
 	if (!capable(CAP_IPC_LOCK) && !getrlimit(RLIMIT_MEMLOCK, &rl) &&
@@ -611,18 +644,19 @@ static void diag_enomem(struct numabuf_diag *d, const struct facts *f,
 		}
 	}
 	/* The page allocator charges buffers up to 4 MiB to the cgroup. */
-	memcg_path(cg, sizeof(cg));
+	memcg_path(cg, sizeof(cg), &v1);
 	if (cg[0] && d->size <= PAGES_MAX && !(flags & NUMABUF_F_POOL)) {
-		max = memcg_value(cg, "memory.max");
-		cur = memcg_value(cg, "memory.current");
+		max = memcg_value(cg, v1, 1);
+		cur = memcg_value(cg, v1, 0);
 		if (max >= 0 && cur >= 0 && (uint64_t)cur + d->size > (uint64_t)max) {
 			d->limit = (uint64_t)max;
 			d->used = (uint64_t)cur;
 			d->limit_hit = 1;
 			say(d, NUMABUF_CAUSE_MEMCG,
 			    "over the memory cgroup's limit: %s more on top of "
-			    "the %s the cgroup %s uses would pass its memory.max "
-			    "%s; raise memory.max, or free memory in the cgroup",
+			    "the %s the cgroup %s uses would pass its limit "
+			    "%s (memory.max); raise it, or free memory in the "
+			    "cgroup",
 			    S(0, d->size), S(1, (uint64_t)cur), cg,
 			    S(2, (uint64_t)max));
 			return;
