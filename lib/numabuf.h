@@ -143,6 +143,76 @@ int numabuf_fd(const struct numabuf_ctx *ctx);
 int numabuf_alloc(struct numabuf_ctx *ctx, size_t size, int node,
 		  unsigned int flags, struct numabuf **buf);
 
+/* ---- why an allocation failed ------------------------------------------ */
+
+/* What refused an allocation: struct numabuf_diag's @cause. */
+enum numabuf_cause {
+	NUMABUF_CAUSE_UNKNOWN,		/* nothing found to blame */
+	NUMABUF_CAUSE_MEMLOCK,		/* RLIMIT_MEMLOCK (ENOMEM) */
+	NUMABUF_CAUSE_MEMCG,		/* the memory cgroup's memory.max */
+	NUMABUF_CAUSE_CAP_TOTAL,	/* max_bytes, all buffers (EDQUOT) */
+	NUMABUF_CAUSE_CAP_USER,		/* max_user_bytes, one user's */
+	NUMABUF_CAUSE_CAP_USER_POOL,	/* max_user_pool_bytes */
+	NUMABUF_CAUSE_NO_POOL,		/* NUMABUF_F_POOL, the node has none */
+	NUMABUF_CAUSE_POOL_SMALL,	/* ... no free block that large */
+	NUMABUF_CAUSE_NODE_MEMORY,	/* not that much free on the node */
+	NUMABUF_CAUSE_FRAGMENTED,	/* free, but not in one piece */
+	NUMABUF_CAUSE_NO_DMA32,		/* too little below 4 GiB there */
+	NUMABUF_CAUSE_RANGE_PRIV,	/* > 4 MiB outside a pool (EPERM) */
+	NUMABUF_CAUSE_RANGE_RATE,	/* range_rate (EAGAIN) */
+	NUMABUF_CAUSE_CGROUP,		/* not in the root memory cgroup */
+	NUMABUF_CAUSE_CACHE_PRIV,	/* WC/UC without CAP_SYS_RAWIO */
+	NUMABUF_CAUSE_NODE_OFFLINE,	/* ENODEV */
+	NUMABUF_CAUSE_TOO_LARGE,	/* EINVAL: 0 or above 1 TiB */
+	NUMABUF_CAUSE_UNSUPPORTED,	/* EOPNOTSUPP */
+	NUMABUF_CAUSE_INTERRUPTED,	/* EINTR */
+};
+
+/**
+ * struct numabuf_diag - why numabuf_alloc() failed, and what to do
+ * @cause:	enum numabuf_cause
+ * @node:	the node the request was for (NUMABUF_NODE_LOCAL resolved)
+ * @limit_hit:	1 when a limit someone set refused it (memlock, memory
+ *		cgroup, a numabuf cap, range_rate), not a lack of memory or
+ *		of privilege
+ * @size:	bytes asked for, rounded up to whole pages
+ * @limit:	the limit that refused it, in bytes, when it has one
+ *		(RLIMIT_MEMLOCK, memory.max, the cap, the pool's largest
+ *		free block, the node's free memory); else 0
+ * @used:	what counted against @limit (pinned memory of the user's
+ *		processes, the cgroup's memory.current, bytes held under
+ *		the cap); else 0
+ * @reserved:	zero; room for later fields
+ * @msg:	one line for people: the cause, with its numbers, then what
+ *		to do about it; never empty after a successful call
+ */
+struct numabuf_diag {
+	int32_t  cause;
+	int32_t  node;
+	int32_t  limit_hit;
+	uint32_t reserved0;
+	uint64_t size;
+	uint64_t limit;
+	uint64_t used;
+	uint64_t reserved[4];
+	char     msg[512];
+};
+
+/*
+ * After numabuf_alloc() (or numabuf_alloc_near()) failed with @err, find
+ * out which limit refused the request of @size bytes on @node with
+ * @flags, as passed to it, and fill *d.  It reads what the caller can see
+ * (its limits and capabilities, the pinned memory of its user's processes,
+ * its memory cgroup, the module's parameters, the pools and the caller's
+ * own buffers over netlink, the node's free memory in sysfs and
+ * /proc/buddyinfo), so it takes some milliseconds, and what it finds may
+ * have changed since the refusal.  Returns 0 (d->cause may be
+ * NUMABUF_CAUSE_UNKNOWN), or -EINVAL when @err is not negative or @d is
+ * NULL, -ENOMEM.
+ */
+int numabuf_diagnose(int err, size_t size, int node, unsigned int flags,
+		     struct numabuf_diag *d);
+
 /* ---- near a device ------------------------------------------------------ */
 
 /*

@@ -68,6 +68,13 @@ static void test_parse_size(void)
 	size_ok("1.0", 1);
 	size_ok("2G", 2 * GiB);
 	size_ok("2GiB", 2 * GiB);
+	/* KB, MB, GB, TB: powers of 1024 too, in any case. */
+	size_ok("4KB", 4 * KiB);
+	size_ok("4kB", 4 * KiB);
+	size_ok("4kb", 4 * KiB);
+	size_ok("4MB", 4 * MiB);
+	size_ok("1.5GB", 3 * GiB / 2);
+	size_ok("2TB", 2 * TiB);
 	size_ok("1T", TiB);
 	size_ok("0.5K", 512);
 	size_ok("0.25KiB", 256);
@@ -86,8 +93,10 @@ static void test_parse_size(void)
 	size_bad(" 1", -EINVAL);
 	size_bad("1 ", -EINVAL);
 	size_bad("4 K", -EINVAL);
-	size_bad("4KB", -EINVAL);
 	size_bad("4Ki", -EINVAL);
+	size_bad("4KBi", -EINVAL);
+	size_bad("4KiBB", -EINVAL);
+	size_bad("4PB", -EINVAL);
 	size_bad("4X", -EINVAL);
 	size_bad("4K4", -EINVAL);
 	size_bad("0x10", -EINVAL);

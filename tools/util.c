@@ -48,10 +48,10 @@ static const struct {
 	unsigned int shift;
 } size_units[] = {
 	{ "",	 0 }, { "B", 0 },
-	{ "K",	10 }, { "KiB", 10 },
-	{ "M",	20 }, { "MiB", 20 },
-	{ "G",	30 }, { "GiB", 30 },
-	{ "T",	40 }, { "TiB", 40 },
+	{ "K",	10 }, { "KiB", 10 }, { "KB", 10 },
+	{ "M",	20 }, { "MiB", 20 }, { "MB", 20 },
+	{ "G",	30 }, { "GiB", 30 }, { "GB", 30 },
+	{ "T",	40 }, { "TiB", 40 }, { "TB", 40 },
 };
 
 int parse_size(const char *s, uint64_t *bytes)

@@ -17,8 +17,9 @@
 
 /*
  * Parse a size: decimal digits with an optional fraction and an optional
- * unit B, K, KiB, M, MiB, G, GiB, T, TiB (case-insensitive; K/M/G/T are
- * powers of 1024), e.g. 4096, 4K, 4KiB, 1.5M, 2G.  No sign, no spaces, at
+ * unit B, K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB (case-insensitive:
+ * 4kB, 4kb; every unit is a power of 1024, KB and MB included, as in
+ * /proc/meminfo and free(1)), e.g. 4096, 4K, 4KiB, 4MB, 1.5M, 2G.  No sign, no spaces, at
  * most 19 fraction digits (trailing zeros aside), and the result must be
  * a whole number of bytes.  -EINVAL for anything else, -ERANGE above 2^64 - 1.
  */

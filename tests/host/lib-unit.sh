@@ -6,13 +6,14 @@
 # (fresh, with -Werror, never touching the objects in the work tree), then:
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
-#     under the version node it first appeared in (NUMABUF_0.1 to _0.4),
+#     under the version node it first appeared in (NUMABUF_0.1 to _0.5),
 #     numabuf_nl_bufs both under NUMABUF_0.5 (the default, the filter with
 #     match bits) and under NUMABUF_0.3 (the earlier filter, for programs
 #     linked before), under the soname libnumabuf.so.0, and that programs
 #     bind to the version they were built for,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
+#   - runs numabuf_diagnose() where it needs no module (tests/host/lib-diag.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
 #     the guest test tests/suite/test_lib.c too,
 #   - runs numabufctl's argument handling, its no-device errors, the
@@ -91,6 +92,7 @@ numabuf_attach
 numabuf_close
 numabuf_detach
 numabuf_device_node
+numabuf_diagnose
 numabuf_export
 numabuf_export_flags
 numabuf_fd
@@ -120,6 +122,7 @@ numabuf_sync"
 api_02="numabuf_pool_get
 numabuf_pool_set"
 api_03=$(echo "$api" | grep '^numabuf_nl_')
+api_05="numabuf_diagnose"
 api_04="numabuf_alloc_near
 numabuf_attach
 numabuf_detach
@@ -161,6 +164,8 @@ echo "$api" | while read -r f; do
 	if echo "$api_05_changed" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.5"
 		echo "$f@NUMABUF_0.3"
+	elif echo "$api_05" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.5"
 	elif echo "$api_04" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.4"
 	elif echo "$api_03" | grep -qx "$f"; then
@@ -266,6 +271,20 @@ else
 	fail lib_fake_device "build: $(head -5 "$tmp/lib-fake.log")"
 fi
 
+# ---- numabuf_diagnose() without the module (tests/host/lib-diag.c) -----------
+if "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/lib" \
+	-I"$src/kmod/uapi" -o "$tmp/lib-diag" "$top/tests/host/lib-diag.c" \
+	"$src/lib/libnumabuf.a" $(pkg-config --libs libmnl 2>/dev/null || echo -lmnl) \
+	-pthread 2>"$tmp/lib-diag.log"; then
+	if "$tmp/lib-diag" >"$tmp/lib-diag.out" 2>&1; then
+		pass "lib_diagnose ($(grep -c '^ok' "$tmp/lib-diag.out") tests)"
+	else
+		fail lib_diagnose "$(grep -A1 '^not ok' "$tmp/lib-diag.out" | head -6)"
+	fi
+else
+	fail lib_diagnose "build: $(head -5 "$tmp/lib-diag.log")"
+fi
+
 # ---- the guest test, tests/suite/test_lib.c, against the fake device --------
 # Checks the test's own code before it meets the module in the guest.  The
 # fake does not place memory, so this needs a host with one online node.
@@ -322,10 +341,22 @@ expect help 0 '' -- help
 expect help_opt 0 '' -- -h
 expect no_args 2 'Usage' --
 expect bad_object 2 "unknown object 'frob'" -- frob
-expect bad_option 2 'Try' -- --frob
+expect bad_option 2 "^numabufctl: unknown option '--frob'" -- --frob
+expect bad_short_option 2 "^numabufctl: unknown option '-x'" -- -x nodes
+expect cmd_bad_option 2 "^numabufctl: alloc: unknown option '--frob'" -- alloc --size 4K --frob
+expect cmd_missing_arg 2 "^numabufctl: alloc: option '--size' needs an argument" -- alloc --size
+expect cmd_missing_short_arg 2 "^numabufctl: list: option '-n' needs an argument" -- list -n
+expect nodes_bad_option 2 "^numabufctl: nodes: unknown option '--frob'" -- nodes --frob
+expect pool_low_not_set 2 "pool: --low is an option of pool set" -- pool show --low 1M
+expect limit_max_not_set 2 "limit: --max and --max-user are options of limit set" -- limit show --max 1G
+expect version_after 0 '' -- nodes --version
+expect help_after 0 '' -- pool set -h
 expect nodes_bad_cmd 2 "unknown command" -- nodes frob
 expect alloc_no_size 2 'size is required' -- alloc
-expect alloc_bad_size 2 "invalid size '4KB'" -- alloc --size 4KB
+expect alloc_bad_size 2 "invalid size '4XB'" -- alloc --size 4XB
+# Sizes: KB, MB, GB are powers of 1024 like K, M, G (test-util checks the
+# values); a bad unit is a usage error.
+expect alloc_size_mb 2 "invalid size '4MBi'" -- alloc --size 4MBi
 expect alloc_neg_size 2 "invalid size '-4K'" -- alloc --size=-4K
 expect alloc_frac_size 2 "invalid size '1.1K'" -- alloc --size 1.1K
 expect alloc_huge_size 2 'too large' -- alloc --size 99999999999999999999
@@ -386,15 +417,21 @@ if [ -d /sys/module/numabuf ]; then
 	skip ctl_no_module "the numabuf module is loaded on this host"
 else
 	nl_gone='the numabuf module is not loaded'
-	expect list_no_module 1 "list: $nl_gone" -- list
-	expect list_filter_no_module 1 "list: $nl_gone" -- -j list --node 0-3,5 --pid 1 --uid root
-	expect stats_no_module 1 "stats: $nl_gone" -- stats
-	expect pool_no_module 1 "pool: $nl_gone" -- pool
-	expect pool_show_no_module 1 "pool: $nl_gone" -- -j pool show all
-	expect pool_set_no_module 1 "pool set: $nl_gone" -- pool set 0 1.5G --low 4M
-	expect limit_no_module 1 "limit: $nl_gone" -- limit
-	expect limit_set_no_module 1 "limit set: $nl_gone" -- limit set --max none --max-user 1.5G
-	expect monitor_no_module 1 "monitor: $nl_gone" -- monitor --count 1 --timeout 1
+	expect list_no_module 3 "list: $nl_gone" -- list
+	expect list_filter_no_module 3 "list: $nl_gone" -- -j list --node 0-3,5 --pid 1 --uid root
+	expect stats_no_module 3 "stats: $nl_gone" -- stats
+	expect pool_no_module 3 "pool: $nl_gone" -- pool
+	expect pool_show_no_module 3 "pool: $nl_gone" -- -j pool show all
+	expect pool_set_no_module 3 "pool set: $nl_gone" -- pool set 0 1.5G --low 4M
+	expect limit_no_module 3 "limit: $nl_gone" -- limit
+	expect limit_set_no_module 3 "limit set: $nl_gone" -- limit set --max none --max-user 1.5G
+	expect monitor_no_module 3 "monitor: $nl_gone" -- monitor --count 1 --timeout 1
+	expect alloc_no_module 3 "$nl_gone: load it with 'modprobe numabuf'" -- alloc --size 4M
+	# Exit status 3: the module is not loaded; global options after the
+	# command as before it.
+	expect stats_json_after_no_module 3 "stats: $nl_gone" -- stats -j
+	expect pool_json_after_no_module 3 "pool: $nl_gone" -- pool show -p 0 -j
+	expect limit_json_after_no_module 3 "limit: $nl_gone" -- limit --json
 	for f in list stats pool limit monitor; do
 		"$ctl" -j "$f" >"$tmp/out" 2>/dev/null
 		if [ -s "$tmp/out" ]; then
@@ -442,6 +479,14 @@ EOF
 		else
 			fail ctl_nodes_pretty_valid "$(head -c 300 "$tmp/out")"
 		fi
+		# -j after the command, as before it.
+		expect nodes_json_after 0 "$nodes_note" -- nodes -j
+		if python3 -c 'import json, sys; n = json.load(open(sys.argv[1])); assert len(n) == int(sys.argv[2]) and all("mem-total" in x for x in n)' \
+			"$tmp/out" "$n_text" 2>/dev/null; then
+			pass ctl_nodes_json_after_valid
+		else
+			fail ctl_nodes_json_after_valid "$(head -c 300 "$tmp/out")"
+		fi
 	else
 		skip ctl_nodes_json_valid "python3 not found"
 	fi
@@ -451,7 +496,7 @@ fi
 
 # ---- numabufctl alloc against the fake device --------------------------------
 # The same objects linked with tests/host/fake-device.c: the success paths.
-if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
+if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/ctl/"*.o \
 	"$src/tools/util.o" "$src/tools/json.o" "$src/tools/verify.o" \
 	"$top/tests/host/fake-device.c" \
 	-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror \
@@ -474,6 +519,10 @@ if "$CC" -o "$tmp/numabufctl-fake" "$src/tools/numabufctl.o" \
 	out_is fake_alloc_text 'size 1.5MiB node 1 phys -'
 	expect fake_alloc_json 0 '' -- -j alloc -s 5000
 	out_is fake_alloc_json_text '{"size":8192,"node":0}'
+	expect fake_alloc_kb 0 '' -- alloc --size 4kB
+	out_is fake_alloc_kb_text 'size 4KiB node 0 phys -'
+	expect fake_alloc_mb_json_after 0 '' -- alloc -s 1MB -j
+	out_is fake_alloc_mb_json_after_text '{"size":1048576,"node":0}'
 	NUMABUF_FAKE_PHYS=pagemap
 	export NUMABUF_FAKE_PHYS
 	expect fake_alloc_phys 0 '' -- alloc -s 4K --preferred

@@ -40,6 +40,12 @@
 #define NB_NODES_PATH	"/sys/kernel/debug/numabuf/nodes"
 #define NB_GIB		(1024ULL * NB_MIB)
 
+/* numabufctl's exit status, as numabufctl(8) defines it. */
+#define NB_EXIT_USAGE		2
+#define NB_EXIT_NO_MODULE	3
+#define NB_EXIT_DENIED		4
+#define NB_EXIT_LIMIT		5
+
 /* ---- small helpers ---- */
 
 __attribute__((format(printf, 1, 2)))
@@ -943,10 +949,10 @@ static void ctl_pool_checks(int fd, int node)
 	NB_CTL_EXPECT(NB_AS_ROOT, 1, "pool set: Cannot allocate memory: ",
 		      "pool", "set", n, "100G");
 	NB_ERR_HAS("target");
-	NB_CTL_EXPECT(NB_AS_NO_SYS_ADMIN, 1,
+	NB_CTL_EXPECT(NB_AS_NO_SYS_ADMIN, NB_EXIT_DENIED,
 		      "numabufctl: pool set: Operation not permitted: setting a pool needs CAP_SYS_ADMIN",
 		      "pool", "set", n, "16M");
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "not permitted", "pool", "set", n, "16M");
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "not permitted", "pool", "set", n, "16M");
 	pg = nb_pool_get(fd, node);
 	NB_CHECK(pg.target == 8 * NB_MIB, "a refused pool set changed the target to %llu",
 		 (unsigned long long)pg.target);
@@ -1028,11 +1034,11 @@ static void ctl_limit_checks(int fd, int node)
 		 "%s: %s", nb_r.cmd, nb_r.out);
 
 	/* Only an administrator sets or reads them (sysfs shows them to all). */
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit set: Operation not permitted",
 		      "limit", "set", "--max", "1G");
 	NB_CHECK(!nb_param("max_bytes"), "a refused limit set changed max_bytes to %llu",
 		 nb_param("max_bytes"));
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit: Operation not permitted",
 		      "-j", "limit");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
 }
@@ -1152,13 +1158,13 @@ NB_TEST(ctl_monitor,
 		 "%s: %.1f s, output '%s'", nb_r.cmd, t, nb_r.out);
 
 	/* Events name other users' processes: an administrator's. */
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "monitor: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "monitor: Operation not permitted",
 		      "monitor", "--count", "1", "--timeout", "5");
 	close(fd);
 }
 
 NB_TEST(ctl_unprivileged,
-	"as nobody the read commands work (nodes, pool, stats without the limits, list), limit is refused, and the writes (pool set, limit set) fail with exit 1 saying not permitted, changing nothing")
+	"as nobody the read commands work (nodes, pool, stats without the limits, list), limit is refused, and the writes (pool set, limit set) fail with exit 4 saying not permitted, changing nothing")
 {
 	int mem[NB_MAX_NODES], fd = nb_open(), node;
 	unsigned long long max0 = nb_param("max_bytes");
@@ -1175,16 +1181,16 @@ NB_TEST(ctl_unprivileged,
 	NB_CTL_EXPECT(NB_AS_NOBODY, 0, "the limits need CAP_NET_ADMIN", "-j", "stats");
 	NB_CHECK(strstr(nb_r.out, "\"buffers\":") && !strstr(nb_r.out, "max-bytes"),
 		 "%s: %s", nb_r.cmd, nb_r.out);
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "Operation not permitted", "limit");
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "Operation not permitted", "limit");
 	NB_CTL_EXPECT(NB_AS_NOBODY, 0, NULL, "list");
 	NB_CHECK(!nb_r.out[0], "%s: %s", nb_r.cmd, nb_r.out);
 
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: pool set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: pool set: Operation not permitted",
 		      "pool", "set", nb_fmt("%d", node), "64M");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "not permitted",
 		      "pool", "set", nb_fmt("%d", node), "--low", "1M");
-	NB_CTL_EXPECT(NB_AS_NOBODY, 1, "numabufctl: limit set: Operation not permitted",
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "numabufctl: limit set: Operation not permitted",
 		      "limit", "set", "--max", "1G", "--max-user", "none");
 	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
 	NB_CHECK(nb_pool_get(fd, node).target == pg.target && nb_param("max_bytes") == max0,
@@ -1193,7 +1199,7 @@ NB_TEST(ctl_unprivileged,
 }
 
 NB_TEST(ctl_alloc_range_denied,
-	"attack: nobody runs alloc --size 8M (a range, no pool); limit: ranges need CAP_SYS_ADMIN by default: exit 1 with the reason pointing to pools (pool set, --pool); 4M still works; with range_users=1 8M works too")
+	"attack: nobody runs alloc --size 8M (a range, no pool); limit: ranges need CAP_SYS_ADMIN by default: exit 4 with the reason pointing to pools (pool set, --pool); 4M still works; with range_users=1 8M works too")
 {
 	char users0 = 'N';
 	FILE *f = fopen("/sys/module/numabuf/parameters/range_users", "re");
@@ -1218,7 +1224,7 @@ NB_TEST(ctl_alloc_range_denied,
 		    (const char *const[]){ "alloc", "--size", "8M", "--node", node, NULL });
 	nb_mon_line(&mon, line, sizeof(line));
 	nb_mon_end(&mon);
-	if (nb_r.status == 1 && strstr(nb_r.err, "Operation not permitted") &&
+	if (nb_r.status == NB_EXIT_DENIED && strstr(nb_r.err, "Operation not permitted") &&
 	    strstr(nb_r.err, "buffers above 4 MiB outside a pool need CAP_SYS_ADMIN (or the module parameter range_users=1); ask the admin for a pool: numabufctl pool set NODE SIZE, then --pool"))
 		nb_ctl_runv(&nb_r, NB_AS_NOBODY,
 			    (const char *const[]){ "alloc", "--size", "4M", "--node", node, NULL });
@@ -1240,4 +1246,320 @@ NB_TEST(ctl_alloc_range_denied,
 	NB_JEQ(&o, "size", 8 * NB_MIB);
 	NB_JEQ(&o, "uid", NB_NOBODY);
 	NB_JEQ(&o, "error", EPERM);
+}
+
+/* ---- why an allocation failed, and the boot configuration ---- */
+
+/* RLIMIT_MEMLOCK of this process (and of what it forks) to @bytes. */
+static void ctl_memlock(rlim_t bytes)
+{
+	struct rlimit rl = { bytes, bytes };
+
+	NB_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
+}
+
+/* nobody runs numabufctl ARGS: exit @status, stderr containing @has. */
+#define CTL_NOBODY(status, has, ...)	\
+	NB_CTL_EXPECT(NB_AS_NOBODY, status, has, __VA_ARGS__)
+
+/* The last stderr does not name @what. */
+#define NB_ERR_LACKS(what)						\
+	NB_CHECK(!strstr(nb_r.err, what), "%s: stderr names '%s': %s",	\
+		 nb_r.cmd, what, nb_r.err)
+
+/* A line of /proc/PID/status as a number (kB for sizes). */
+static long long ctl_pid_status(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long long v = -1;
+	size_t n = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	NB_CHECK(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = atoll(line + n + 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * nobody runs numabufctl alloc --size @size --node @node --hold; returns
+ * its pid once it has printed the buffer.
+ */
+static pid_t ctl_hold_nobody(const char *size, const char *node)
+{
+	const char *argv[] = { "numabufctl", "alloc", "--size", size,
+			       "--node", node, "--hold", NULL };
+	struct pollfd pfd;
+	int p[2], exe;
+	char c;
+	pid_t pid;
+
+	NB_SYS(pipe2(p, O_CLOEXEC));
+	pid = NB_SYS(fork());
+	if (pid == 0) {
+		NB_SYS(dup2(p[1], 1));
+		exe = nb_exe_copy(nb_ctl_path());
+		nb_drop_privileges();
+		fexecve(exe, (char *const *)argv, environ);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	NB_CHECK(poll(&pfd, 1, 60000 * (int)nb_slow()) == 1 &&
+		 read(p[0], &c, 1) == 1, "numabufctl alloc --hold as nobody printed nothing");
+	close(p[0]);
+	return pid;
+}
+
+static void ctl_end_hold(pid_t *pid)
+{
+	int status;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	waitpid(*pid, &status, 0);
+	*pid = 0;
+}
+
+static void ctl_why_checks(int fd, int node, int last, pid_t *holder)
+{
+	const char *n = nb_fmt("%d", node), *l = nb_fmt("%d", last);
+	struct numabuf_pool p;
+	char line[512], zone[32];
+	bool dma32 = false;
+	long long pin;
+	int id;
+	FILE *f;
+
+	/* RLIMIT_MEMLOCK: 4 MiB asked for under a 2 MiB limit. */
+	ctl_memlock(2 * NB_MIB);
+	CTL_NOBODY(NB_EXIT_LIMIT, "Cannot allocate memory: over RLIMIT_MEMLOCK",
+		   "alloc", "--size", "4M", "--node", n);
+	NB_ERR_HAS("would pass the limit of 2MiB");
+	NB_ERR_HAS("ulimit -l");
+	NB_ERR_HAS("CAP_IPC_LOCK");
+	NB_ERR_LACKS("--preferred");
+	/* With --preferred: the same cause, no other node would do. */
+	CTL_NOBODY(NB_EXIT_LIMIT, "over RLIMIT_MEMLOCK",
+		   "alloc", "--size", "4M", "--node", n, "--preferred");
+	NB_ERR_LACKS("--preferred allows");
+
+	/* ... and what the user's processes already pin counts too. */
+	ctl_memlock(6 * NB_MIB);
+	*holder = ctl_hold_nobody("4M", n);
+	pin = ctl_pid_status(*holder, "VmPin");
+	NB_CHECK(pin == 4096, "the holder's VmPin is %lld kB, not 4096", pin);
+	CTL_NOBODY(NB_EXIT_LIMIT, "over RLIMIT_MEMLOCK: 4MiB more on top of the 4MiB the processes of uid 65534 hold pinned (VmPin) would pass the limit of 6MiB",
+		   "alloc", "--size", "4M", "--node", n);
+	ctl_end_hold(holder);
+
+	/* numabuf's caps: EDQUOT, per user then all together. */
+	ctl_memlock(64 * NB_MIB);
+	nb_param_set("max_user_bytes", 3 * NB_MIB);
+	CTL_NOBODY(NB_EXIT_LIMIT, "Disk quota exceeded: over numabuf's cap on each user's buffers",
+		   "alloc", "--size", "4M", "--node", n);
+	NB_ERR_HAS("max_user_bytes 3MiB");
+	NB_ERR_HAS("numabufctl limit show needs CAP_NET_ADMIN");
+	nb_param_set("max_user_bytes", 0);
+	nb_param_set("max_bytes", 2 * NB_MIB);
+	CTL_NOBODY(NB_EXIT_LIMIT, "Disk quota exceeded: over numabuf's cap on all buffers together",
+		   "alloc", "--size", "4M", "--node", n);
+	NB_ERR_HAS("max_bytes 2MiB");
+	nb_param_set("max_bytes", 0);
+
+	/* The pool: none, then too small. */
+	p = nb_pool_get(fd, node);
+	NB_CHECK(!p.pool_bytes, "node %d has a pool already", node);
+	CTL_NOBODY(1, nb_fmt("node %d has no pool", node),
+		   "alloc", "--size", "2M", "--node", n, "--pool");
+	NB_ERR_HAS(nb_fmt("numabufctl pool set %d SIZE", node));
+	NB_ERR_LACKS("RLIMIT_MEMLOCK");
+	p = (struct numabuf_pool){ .size = sizeof(p), .node = node, .target = 8 * NB_MIB };
+	NB_CHECK(!ioctl(fd, NUMABUF_IOC_POOL_SET, &p), "POOL_SET 8M: %s", nb_errname(errno));
+	CTL_NOBODY(1, nb_fmt("node %d's pool of 8MiB has ", node),
+		   "alloc", "--size", "16M", "--node", n, "--pool");
+	NB_ERR_HAS("too small for 16MiB");
+	p = (struct numabuf_pool){ .size = sizeof(p), .node = node };
+	NB_CHECK(!ioctl(fd, NUMABUF_IOC_POOL_SET, &p), "POOL_SET 0: %s", nb_errname(errno));
+
+	/* A privilege: write-combining needs CAP_SYS_RAWIO. */
+	CTL_NOBODY(NB_EXIT_DENIED, "need CAP_SYS_RAWIO or CAP_SYS_ADMIN",
+		   "alloc", "--size", "4K", "--node", n, "--wc");
+
+	/* Not enough free memory on the node (ranges opened to nobody). */
+	ctl_memlock(RLIM_INFINITY);
+	nb_param_set("range_users", 1);
+	NB_CHECK(nb_node_meminfo(node, "MemFree") < 100 * NB_GIB,
+		 "node %d has 100 GiB free", node);
+	CTL_NOBODY(1, nb_fmt("Cannot allocate memory: node %d has only ", node),
+		   "alloc", "--size", "100G", "--node", n);
+	NB_ERR_HAS("less than 100GiB");
+	nb_param_set("range_users", 0);
+
+	/* --dma32 on a node with no memory below 4 GiB (buddyinfo says). */
+	f = fopen("/proc/buddyinfo", "re");
+	NB_CHECK(f, "/proc/buddyinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %d, zone %31s", &id, zone) == 2 &&
+		    id == last && (!strcmp(zone, "DMA") || !strcmp(zone, "DMA32")))
+			dma32 = true;
+	fclose(f);
+	if (!dma32)
+		CTL_NOBODY(1, nb_fmt("node %d has no memory below 4GiB", last),
+			   "alloc", "--size", "4K", "--node", l, "--dma32");
+	else
+		printf("# node %d has DMA zones: the --dma32 cause is not checked\n",
+		       last);
+	ctl_memlock(8 * NB_MIB);
+}
+
+NB_TEST(ctl_alloc_why,
+	"nobody's refused alloc names the limit that refused it and the fix, each checked where it is set: RLIMIT_MEMLOCK (over it alone, and with 4 MiB pinned by another process of the user, VmPin read from /proc), max_user_bytes and max_bytes (EDQUOT), no pool and too small a pool for --pool (POOL_GET), --wc without CAP_SYS_RAWIO, a node without 100 GiB free (sysfs MemFree), --dma32 on a node without DMA zones (/proc/buddyinfo); exit 5 for limits, 4 for privileges, 1 for memory")
+{
+	int mem[NB_MAX_NODES], nmem = nb_mem_nodes(mem, NB_MAX_NODES);
+	unsigned long long max0 = nb_param("max_bytes");
+	unsigned long long user0 = nb_param("max_user_bytes");
+	char range0 = 'N';
+	FILE *f = fopen("/sys/module/numabuf/parameters/range_users", "re");
+	pid_t *holder = mmap(NULL, sizeof(*holder), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct numabuf_pool p;
+	struct rlimit rl0;
+	int fd = nb_open(), status;
+	pid_t pid;
+
+	NB_CHECK(f && fscanf(f, " %c", &range0) == 1, "cannot read range_users");
+	fclose(f);
+	NB_CHECK(holder != MAP_FAILED, "mmap: %s", strerror(errno));
+	*holder = 0;
+	NB_SYS(getrlimit(RLIMIT_MEMLOCK, &rl0));
+	NB_SYS(chmod(NB_DEV, 0666));
+	pid = NB_SYS(fork());
+	if (pid == 0) {
+		ctl_why_checks(fd, mem[0], mem[nmem - 1], holder);
+		_exit(0);
+	}
+	NB_CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	/* Everything back, whatever happened. */
+	ctl_end_hold(holder);
+	nb_param_set("max_bytes", max0);
+	nb_param_set("max_user_bytes", user0);
+	nb_param_write("range_users", range0 == 'Y');
+	p = (struct numabuf_pool){ .size = sizeof(p), .node = mem[0] };
+	NB_CHECK(!ioctl(fd, NUMABUF_IOC_POOL_SET, &p), "POOL_SET 0: %s", nb_errname(errno));
+	NB_SYS(chmod(NB_DEV, 0600));
+	NB_SYS(setrlimit(RLIMIT_MEMLOCK, &rl0));
+	close(fd);
+	NB_CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		 "the checks ended with status %#x", status);
+}
+
+/* A file in /tmp holding @text; its path. */
+static const char *ctl_conf(const char *text)
+{
+	char *path = nb_fmt("/tmp/t_ctl-conf.XXXXXX");
+	int fd = NB_SYS(mkstemp(path));
+
+	NB_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text),
+		 "write %s: %s", path, strerror(errno));
+	close(fd);
+	NB_SYS(chmod(path, 0644));
+	return path;
+}
+
+static void ctl_apply_checks(int fd, int node)
+{
+	const char *conf, *bad;
+	long long free0, free1;
+	struct numabuf_pool p;
+	double end;
+
+	/* Pools and limits as /etc/numabuf.conf sets them at boot. */
+	conf = ctl_conf(nb_fmt("# boot configuration\n\npool %d 64M low 8M  # node %d\nlimit max-user 3M\n",
+			       node, node));
+	/* MemFree and the per-CPU lists, which MemFree leaves out. */
+	free0 = nb_free_kb(node);
+	NB_CTL_OK("apply", "--check", conf);
+	NB_CHECK(!nb_r.out[0], "%s printed '%s'", nb_r.cmd, nb_r.out);
+	NB_CHECK(nb_pool_get(fd, node).target == 0, "apply --check set a pool");
+	NB_CTL_OK("apply", conf);
+	NB_CHECK(strstr(nb_r.out, nb_fmt("pool node %d pool-target 64MiB pool-low 8MiB\n", node)) &&
+		 strstr(nb_r.out, "limit max-user-bytes 3MiB\n"), "%s: '%s'", nb_r.cmd, nb_r.out);
+	/* Independently: POOL_GET, the node's free memory, the cap's effect. */
+	p = nb_pool_get(fd, node);
+	NB_CHECK(p.target == 64 * NB_MIB && p.pool_bytes == 64 * NB_MIB,
+		 "after apply: POOL_GET target %llu, pool %llu",
+		 (unsigned long long)p.target, (unsigned long long)p.pool_bytes);
+	free1 = nb_free_kb(node);
+	NB_CHECK(free0 > 0 && free1 > 0 && free1 + 56 * 1024 <= free0,
+		 "node %d's free memory (MemFree and per-CPU lists) went from %lld to %lld KiB with a 64 MiB pool",
+		 node, free0, free1);
+	NB_CHECK(nb_param("max_user_bytes") == 3 * NB_MIB, "max_user_bytes is %llu",
+		 nb_param("max_user_bytes"));
+	NB_CHECK(nb_alloc(fd, 4 * NB_MIB, node, 0, NULL) == -EDQUOT,
+		 "an ALLOC of 4 MiB under the applied 3 MiB cap did not fail with EDQUOT");
+
+	/* Again: nothing changes, nothing is printed. */
+	NB_CTL_OK("apply", conf);
+	NB_CHECK(!nb_r.out[0], "%s printed '%s' the second time", nb_r.cmd, nb_r.out);
+
+	/* -j after the command; one change. */
+	conf = ctl_conf(nb_fmt("pool %d 64M low 8M\nlimit max-user none\n", node));
+	NB_CTL_OK("apply", conf, "-j");
+	NB_CHECK(NB_JARRAY(nb_r.out) == 1, "%s: %s", nb_r.cmd, nb_r.out);
+	NB_JSTREQ(&nb_objs[0], "change", "limit");
+	NB_JEQ(&nb_objs[0], "max-user-bytes", 0);
+	NB_CHECK(nb_param("max_user_bytes") == 0, "max_user_bytes is %llu",
+		 nb_param("max_user_bytes"));
+
+	/* A bad line anywhere: nothing is applied. */
+	bad = ctl_conf(nb_fmt("pool %d 0\nlimit max 1G\npool %d 1G\n", node, nb_offline_node()));
+	NB_CTL_EXPECT(NB_AS_ROOT, NB_EXIT_USAGE, nb_fmt("%s:3: pool: node %d is not online", bad,
+							nb_offline_node()), "apply", bad);
+	NB_CHECK(nb_pool_get(fd, node).target == 64 * NB_MIB && !nb_param("max_bytes"),
+		 "a refused file changed something");
+
+	/* Only an administrator applies. */
+	conf = ctl_conf(nb_fmt("pool %d 0\n", node));
+	NB_CTL_EXPECT(NB_AS_NOBODY, NB_EXIT_DENIED, "CAP_SYS_ADMIN", "apply", conf);
+	NB_CHECK(nb_pool_get(fd, node).target == 64 * NB_MIB, "nobody's apply changed the pool");
+	NB_CTL_OK("apply", conf);
+	end = nb_now() + 60.0 * nb_slow();
+	while ((p = nb_pool_get(fd, node)).pool_bytes && nb_now() < end)
+		usleep(10000);
+	NB_CHECK(!p.pool_bytes && !p.target, "pool 0 left %llu bytes",
+		 (unsigned long long)p.pool_bytes);
+}
+
+NB_TEST(ctl_apply,
+	"apply FILE sets a 64 MiB pool with a low watermark and a per-user cap (POOL_GET, the node's free memory, MemFree and the per-CPU lists of /proc/zoneinfo, falls by the pool, a 4 MiB ALLOC gets EDQUOT), prints one line per change and none when nothing changes; -j; a bad line anywhere applies nothing (exit 2, FILE:LINE); nobody is refused (exit 4); put back after")
+{
+	int mem[NB_MAX_NODES], nmem = nb_mem_nodes(mem, NB_MAX_NODES);
+	int fd = nb_open(), node = mem[nmem - 1], status;
+	unsigned long long max0 = nb_param("max_bytes");
+	unsigned long long user0 = nb_param("max_user_bytes");
+	struct numabuf_pool p = nb_pool_get(fd, node);
+	pid_t pid;
+
+	NB_CHECK(p.target == 0, "node %d has a pool already", node);
+	pid = NB_SYS(fork());
+	if (pid == 0) {
+		ctl_apply_checks(fd, node);
+		_exit(0);
+	}
+	NB_CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	p = (struct numabuf_pool){ .size = sizeof(p), .node = node };
+	NB_CHECK(!ioctl(fd, NUMABUF_IOC_POOL_SET, &p), "POOL_SET 0: %s", nb_errname(errno));
+	NB_CTL_OK("pool", "set", nb_fmt("%d", node), "--low", "0");
+	nb_param_set("max_bytes", max0);
+	nb_param_set("max_user_bytes", user0);
+	NB_SYS(system("rm -f /tmp/t_ctl-conf.*"));
+	close(fd);
+	NB_CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+		 "the checks ended with status %#x", status);
 }
