@@ -12,6 +12,7 @@ linux-source-6.1
 bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
 gcc-multilib
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
+dpkg-dev debhelper dh-dkms lintian git pkgconf systemd udev adduser
 libdpdk-dev"
 
 missing=""
