@@ -48,7 +48,7 @@ tar -C "$top" --exclude=./build --exclude=./.git --exclude=./debian/tmp -cf - . 
 make -s -C "$src" clean >/dev/null 2>&1 || true
 
 # ---- the module ---------------------------------------------------------------
-kver=$(ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V | tail -n 1)
+kver=$(for d in /lib/modules/*/build; do [[ -d $d ]] && basename "${d%/build}"; done | sort -V | tail -n 1)
 if [[ -z $kver ]]; then
 	skip modinfo "no kernel headers installed (/lib/modules/*/build)"
 elif ! make -C "$src" module KVER="$kver" >"$tmp/module.log" 2>&1; then
