@@ -25,7 +25,10 @@ BUILD := $(TOP)/build
 
 # Kernels with headers installed, newest last.
 KVERS := $(shell ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V)
-KVER ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build),$(shell uname -r),$(lastword $(KVERS)))
+# The default: the running kernel, else the newest plain (not -rt or -cloud)
+# one, else the newest.
+KVER ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build),$(shell uname -r),$(or \
+	$(lastword $(filter-out %-rt-amd64 %-cloud-amd64,$(KVERS))),$(lastword $(KVERS))))
 KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
 KSRC := VERSION Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h

@@ -162,7 +162,9 @@ static int show_buf(const struct numabuf_bufstat *st, void *arg)
 /* The control plane needs no device: a failure here is only reported. */
 static void show_netlink(int node)
 {
-	struct numabuf_buf_filter mine = { .node = -1, .pid = getpid(), .uid = -1 };
+	struct numabuf_buf_filter mine = {
+		.match = NUMABUF_MATCH_PID, .pid = getpid(),
+	};
 	struct numabuf_nodestat st;
 	struct numabuf_nl *nl;
 	int err = numabuf_nl_open(&nl);

@@ -147,7 +147,9 @@ static int show(const struct numabuf_bufstat *st, void *arg)
 
 static int sender(int sock, size_t size, int node)
 {
-	struct numabuf_buf_filter mine = { .node = -1, .pid = getpid(), .uid = -1 };
+	struct numabuf_buf_filter mine = {
+		.match = NUMABUF_MATCH_PID, .pid = getpid(),
+	};
 	struct numabuf_ctx *ctx = NULL;
 	struct numabuf_nl *nl;
 	struct numabuf *buf;

@@ -67,4 +67,26 @@ int numabuf_dev_attach(int fd, uint32_t handle, const char *device,
 int numabuf_dev_sync(int fd, uint32_t handle, uint64_t offset, uint64_t len,
 		     unsigned int flags);
 
+/*
+ * netlink.c: the two versions of numabuf_nl_bufs() in libnumabuf.so
+ * (.symver): numabuf_nl_bufs@@NUMABUF_0.5, the default, with the filter
+ * of numabuf.h, and numabuf_nl_bufs@NUMABUF_0.3 with the filter programs
+ * linked against NUMABUF_0.3 and NUMABUF_0.4 pass (struct
+ * numabuf_buf_filter before @match was added, below).
+ */
+struct numabuf_buf_filter_v03 {
+	int32_t node;		/* -1: any */
+	uint32_t pid;		/* 0: any */
+	int64_t uid;		/* -1: any */
+};
+
+int numabuf_nl_bufs_v05(struct numabuf_nl *nl,
+			const struct numabuf_buf_filter *filter,
+			int (*cb)(const struct numabuf_bufstat *st, void *arg),
+			void *arg);
+int numabuf_nl_bufs_v03(struct numabuf_nl *nl,
+			const struct numabuf_buf_filter_v03 *filter,
+			int (*cb)(const struct numabuf_bufstat *st, void *arg),
+			void *arg);
+
 #endif /* NUMABUF_INTERNAL_H */

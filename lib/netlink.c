@@ -690,31 +690,84 @@ static int nb_buf_each(const struct nlmsghdr *nlh, struct nb_req *req)
 	return u->buf(&st, u->arg);
 }
 
-NB_EXPORT int numabuf_nl_bufs(struct numabuf_nl *nl,
-			      const struct numabuf_buf_filter *filter,
-			      int (*cb)(const struct numabuf_bufstat *st,
-					void *arg),
-			      void *arg)
+/* Refuse @filter: -EINVAL, with @why as the handle's message. */
+static int nb_filter_bad(struct numabuf_nl *nl, const char *why)
+{
+	snprintf(nl->errmsg, sizeof(nl->errmsg), "filter: %s", why);
+	return -EINVAL;
+}
+
+/*
+ * numabuf_nl_bufs() of NUMABUF_0.5 and later: the fields @filter->match
+ * selects, the others ignored, so that a zero filter matches everything.
+ */
+NB_EXPORT int numabuf_nl_bufs_v05(struct numabuf_nl *nl,
+				  const struct numabuf_buf_filter *filter,
+				  int (*cb)(const struct numabuf_bufstat *st,
+					    void *arg),
+				  void *arg)
 {
 	struct nb_user_cb u = { .buf = cb, .arg = arg };
+	struct numabuf_buf_filter none = { 0 };
+	const struct numabuf_buf_filter *f = filter ? filter : &none;
 	struct nlmsghdr *nlh;
 
+	nl->errmsg[0] = '\0';
+	if (f->match & ~NUMABUF_MATCH_ALL)
+		return nb_filter_bad(nl, "unknown bits in match");
+	if (f->reserved)
+		return nb_filter_bad(nl, "reserved is not zero");
+	if ((f->match & NUMABUF_MATCH_NODE) && f->node < 0)
+		return nb_filter_bad(nl, "node is negative");
+	if ((f->match & NUMABUF_MATCH_UID) &&
+	    (f->uid < 0 || f->uid > UINT32_MAX))
+		return nb_filter_bad(nl, "uid out of range");
+
 	nlh = nb_msg_start(nl, NUMABUF_CMD_BUF_GET, NLM_F_DUMP, &nb_buf_set);
+	if (f->match & NUMABUF_MATCH_NODE)
+		mnl_attr_put_u32(nlh, NUMABUF_A_BUF_NODE, (uint32_t)f->node);
+	if (f->match & NUMABUF_MATCH_PID)
+		mnl_attr_put_u32(nlh, NUMABUF_A_BUF_PID, f->pid);
+	if (f->match & NUMABUF_MATCH_UID)
+		mnl_attr_put_u32(nlh, NUMABUF_A_BUF_UID, (uint32_t)f->uid);
+	return nb_run(nl, nb_buf_each, &u);
+}
+__asm__(".symver numabuf_nl_bufs_v05, numabuf_nl_bufs@@NUMABUF_0.5");
+
+/*
+ * numabuf_nl_bufs() of NUMABUF_0.3 and NUMABUF_0.4, for the programs
+ * linked against them: the earlier filter, whose fields are compared
+ * unless they hold their "any" value (node -1, pid 0, uid -1), so that a
+ * zero filter means node 0 and uid 0.  Its errors are what they were.
+ */
+NB_EXPORT int numabuf_nl_bufs_v03(struct numabuf_nl *nl,
+				  const struct numabuf_buf_filter_v03 *filter,
+				  int (*cb)(const struct numabuf_bufstat *st,
+					    void *arg),
+				  void *arg)
+{
+	struct numabuf_buf_filter f = { 0 };
+
 	if (filter) {
 		if (filter->uid < -1 || filter->uid > UINT32_MAX ||
 		    filter->node < -1)
 			return -EINVAL;
-		if (filter->node >= 0)
-			mnl_attr_put_u32(nlh, NUMABUF_A_BUF_NODE,
-					 (uint32_t)filter->node);
-		if (filter->pid)
-			mnl_attr_put_u32(nlh, NUMABUF_A_BUF_PID, filter->pid);
-		if (filter->uid >= 0)
-			mnl_attr_put_u32(nlh, NUMABUF_A_BUF_UID,
-					 (uint32_t)filter->uid);
+		if (filter->node >= 0) {
+			f.match |= NUMABUF_MATCH_NODE;
+			f.node = filter->node;
+		}
+		if (filter->pid) {
+			f.match |= NUMABUF_MATCH_PID;
+			f.pid = filter->pid;
+		}
+		if (filter->uid >= 0) {
+			f.match |= NUMABUF_MATCH_UID;
+			f.uid = filter->uid;
+		}
 	}
-	return nb_run(nl, nb_buf_each, &u);
+	return numabuf_nl_bufs_v05(nl, &f, cb, arg);
 }
+__asm__(".symver numabuf_nl_bufs_v03, numabuf_nl_bufs@NUMABUF_0.3");
 
 /* ---- pool-set, limit-get, limit-set -------------------------------------- */
 

@@ -413,23 +413,51 @@ struct numabuf_bufstat {
 	uint64_t reserved[1];
 };
 
+/* Fields of struct numabuf_buf_filter that a buffer must match. */
+#define NUMABUF_MATCH_NODE	(1U << 0)	/* @node */
+#define NUMABUF_MATCH_PID	(1U << 1)	/* @pid */
+#define NUMABUF_MATCH_UID	(1U << 2)	/* @uid */
+#define NUMABUF_MATCH_ALL	(NUMABUF_MATCH_NODE | NUMABUF_MATCH_PID | \
+				 NUMABUF_MATCH_UID)
+
 /**
  * struct numabuf_buf_filter - which buffers numabuf_nl_bufs() lists
- * @node:	only this node, or -1 for any
- * @pid:	only buffers this process allocated, or 0 for any
- * @uid:	only this user's buffers, or -1 for any
+ * @match:	NUMABUF_MATCH_* bits: the fields below that a buffer must
+ *		match (all of them); 0 lists every buffer
+ * @node:	with NUMABUF_MATCH_NODE, only buffers on this node (>= 0)
+ * @pid:	with NUMABUF_MATCH_PID, only buffers this process allocated
+ *		(> 0, in the caller's pid namespace)
+ * @reserved:	zero
+ * @uid:	with NUMABUF_MATCH_UID, only this user's buffers (0 to
+ *		UINT32_MAX - 1, in the caller's user namespace)
+ *
+ * A field whose bit is clear is ignored, so a zero-initialised filter
+ * matches every buffer, and one sets only what one filters on:
+ *
+ *	struct numabuf_buf_filter f = {
+ *		.match = NUMABUF_MATCH_PID, .pid = getpid(),
+ *	};
+ *
+ * Unknown bits in @match, a non-zero @reserved or a selected field out of
+ * its range: -EINVAL.  (Programs linked against an earlier libnumabuf
+ * call the earlier filter, without @match, through symbol version
+ * NUMABUF_0.3, and keep its meaning: node -1, pid 0 and uid -1 for "any".)
  */
 struct numabuf_buf_filter {
+	uint32_t match;
 	int32_t node;
 	uint32_t pid;
+	uint32_t reserved;
 	int64_t uid;
 };
 
 /*
- * Every live buffer of the system (matching @filter, which may be NULL),
- * each once, in order of id.  Without CAP_SYS_ADMIN the kernel shows only
- * the caller's own buffers, and no physical addresses.  @cb as for
- * numabuf_nl_nodes().  Returns 0, what @cb returned, or -errno.
+ * Every live buffer of the system (matching @filter, which may be NULL,
+ * like a zero filter: every buffer), each once, in order of id.  Without
+ * CAP_SYS_ADMIN the kernel shows only the caller's own buffers, and no
+ * physical addresses.  @cb as for numabuf_nl_nodes().  Returns 0, what
+ * @cb returned, or -errno; for a filter the library refuses (-EINVAL),
+ * numabuf_nl_errmsg() names the field.
  */
 int numabuf_nl_bufs(struct numabuf_nl *nl,
 		    const struct numabuf_buf_filter *filter,

@@ -1,16 +1,21 @@
 #!/bin/sh
 # Install everything numabuf needs to build, lint and test on Debian 12.
-# Resolves the 6.12 kernel through Debian's meta-packages, so no ABI number
-# is hard-coded here.
+# Resolves the kernels through Debian's meta-packages, so no ABI number is
+# hard-coded here: the 6.1 and 6.12 lines (images and headers), 6.12 -rt
+# (image and headers: the suite runs on it) and the headers of 6.1 -rt and
+# the -cloud flavours of both (make lint builds against them).
 set -eu
 
 PKGS="build-essential pkg-config kmod cpio busybox-static qemu-system-x86
 linux-image-amd64 linux-headers-amd64
 linux-image-6.12-amd64 linux-headers-6.12-amd64
+linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
+linux-headers-rt-amd64 linux-headers-cloud-amd64 linux-headers-6.12-cloud-amd64
 libmnl-dev libnl-3-dev libnl-genl-3-dev libnuma-dev numactl dkms sparse dmsetup
 linux-source-6.1
 bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
 gcc-multilib
+groff-base
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
 dpkg-dev debhelper dh-dkms lintian git pkgconf systemd udev adduser
 libdpdk-dev"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Kernel-side review every change must pass: checkpatch --strict and sparse
-# on the module, and a W=1 build against every installed kernel's headers.
+# on the module, and a W=1 build against every installed kernel's headers
+# (6.1 and 6.12, each in Debian's amd64, -cloud and -rt flavours).
 # checkpatch comes from Debian's linux-source-6.1 tarball.
 set -euo pipefail
 
@@ -28,6 +29,16 @@ fi
 
 kvers=$(ls -d /lib/modules/*/build 2>/dev/null | cut -d/ -f4 | sort -V)
 [ -n "$kvers" ] || { echo "lint: no kernel headers installed" >&2; exit 1; }
+# Every flavour of both lines must be there: a lint that silently skips one
+# would let a warning on it through.
+for line in 6.1 6.12; do
+	for flavour in amd64 cloud-amd64 rt-amd64; do
+		if ! printf '%s\n' $kvers | grep -qE "^${line//./\\.}[.-].*[0-9]-$flavour\$"; then
+			echo "lint: no $line $flavour headers (scripts/install-deps.sh installs them)" >&2
+			fail=1
+		fi
+	done
+done
 for k in $kvers; do
 	echo "== W=1 and sparse against $k"
 	log=$(mktemp)

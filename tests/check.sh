@@ -3,11 +3,16 @@
 # tools):
 #   - each host test tests/host/*.sh (one test each: exit 0 pass, 77 skip,
 #     anything else fail);
-#   - for each kernel line (default 6.1, 6.12 and 6.1-debug): build the
-#     module against that kernel, boot it in a QEMU guest
+#   - for each kernel line (default 6.1-debug, 6.1, 6.12 and 6.12-rt):
+#     build the module against that kernel, boot it in a QEMU guest
 #     (tests/qemu/guest-run) and run tests/suite/guest-suite.sh there, which
 #     prints PASS/FAIL/SKIP lines and ends with "N passed, N failed[, N
-#     skipped]".
+#     skipped]".  Kernel lines run two at a time (--jobs): the debug
+#     line, which takes longest, beside the others one after another.  A
+#     guest keeps about one host CPU busy (most tests run one thread), so
+#     two lines take little longer than one on a 2-CPU machine.  Each
+#     line's output goes to build/check/line-LINE.out and is printed
+#     whole when the line ends.
 #   - 6.1-debug, the sanitizer lane, first builds the debug kernel
 #     (tests/qemu/debug-kernel/build.sh: Debian's 6.1 source with KASAN,
 #     lockdep, kmemleak, DEBUG_VM, fault injection; cached in
@@ -17,8 +22,10 @@
 # Ends with one line "N passed, N failed" (totals); exits 1 if anything
 # failed.
 #
-#   tests/check.sh [--kernel LINE]...      e.g. --kernel 6.12 --kernel 6.1-debug
-# Environment: KERNELS="6.1 6.12 6.1-debug" (the same as --kernel),
+#   tests/check.sh [--jobs N] [--kernel LINE]...
+#                                      e.g. --kernel 6.12 --kernel 6.1-debug
+# Environment: KERNELS="6.1-debug 6.1 6.12 6.12-rt" (the same as --kernel),
+# NB_CHECK_JOBS (the same as --jobs, default 2),
 # GUEST_TIMEOUT (seconds per guest suite run, default 2400; the debug lane
 # gets 3 times as long).  Logs: build/check/.
 set -euo pipefail
@@ -30,24 +37,27 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
 kernels=()
+jobs=${NB_CHECK_JOBS:-2}
 while (($#)); do
 	case $1 in
 	--kernel) kernels+=("${2:?--kernel needs a kernel line such as 6.1}"); shift 2 ;;
+	--jobs) jobs=${2:?--jobs needs a number}; shift 2 ;;
 	-h | --help) sed -n '2,/^set /s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
 if ((${#kernels[@]} == 0)); then
-	read -r -a kernels <<<"${KERNELS:-6.1 6.12 6.1-debug}"
+	read -r -a kernels <<<"${KERNELS:-6.1-debug 6.1 6.12 6.12-rt}"
 fi
 guest_timeout=${GUEST_TIMEOUT:-2400}
 logdir=$top/build/check
 mkdir -p "$logdir"
 
-total_pass=0
-total_fail=0
-total_skip=0
-results=() # one line per test lane, repeated in the summary
+# Each step records its result as a line "LANE|PASSED|FAILED|SKIPPED|NOTE"
+# in a file of its own (kernel lines run in background jobs), summed up at
+# the end.
+rm -f "$logdir"/results-*
+results_file=$logdir/results-00-host
 
 section() {
 	printf '\n========== %s ==========\n' "$*"
@@ -55,12 +65,7 @@ section() {
 
 # record LANE PASSED FAILED SKIPPED [NOTE]
 record() {
-	local line
-	total_pass=$((total_pass + $2))
-	total_fail=$((total_fail + $3))
-	total_skip=$((total_skip + $4))
-	line=$(printf '%-40s %s passed, %s failed, %s skipped' "$1" "$2" "$3" "$4")
-	results+=("$line${5:+ ($5)}")
+	printf '%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "${5-}" >>"$results_file"
 }
 
 for t in tests/host/*.sh; do
@@ -139,7 +144,9 @@ guest_lane() {
 	record "$name" "$p" "$f" "$s" "${note:+$note; }$((SECONDS - lane_start)) s; log: ${log#"$top"/}"
 }
 
-for sel in "${kernels[@]}"; do
+# kernel_line LINE: build the module for one kernel line and run its lanes.
+kernel_line() {
+	local sel=$1 kdir timeout suite_env kver node_mem dma_modes mode
 	# Per lane: the kernel tree to build against (empty: the installed
 	# headers), the guest timeout and what the suite's environment adds.
 	kdir=
@@ -151,7 +158,7 @@ for sel in "${kernels[@]}"; do
 		section "$sel: build the debug kernel"
 		if ! tests/qemu/debug-kernel/build.sh; then
 			record "$sel kernel build" 0 1 0 "tests/qemu/debug-kernel/build.sh failed"
-			continue
+			return
 		fi
 		kdir=${NB_DEBUG_KERNEL_DIR:-$top/build/debug-kernel}
 		# KASAN, lockdep and kmemleak make the emulated guest 5-10
@@ -180,13 +187,13 @@ for sel in "${kernels[@]}"; do
 		section "kernel $sel"
 		echo "check: no $sel kernel installed (scripts/install-deps.sh installs both lines)"
 		record "kernel $sel" 0 1 0 "not installed"
-		continue
+		return
 	fi
 
 	section "$kver: build the module"
 	if ! make -C "$top" module KVER="$kver" ${kdir:+KDIR="$kdir"}; then
 		record "$kver module build" 0 1 0 "make module failed"
-		continue
+		return
 	fi
 	# The test modules (tests/modules: nb_importer.ko, which the DMA
 	# tests load, and nb_pte.ko, t_cache's) go to build/<kver>/tests/modules/, where the suite
@@ -194,7 +201,7 @@ for sel in "${kernels[@]}"; do
 	section "$kver: build the test modules"
 	if ! make -C "$top" test-modules KVER="$kver" ${kdir:+KDIR="$kdir"}; then
 		record "$kver test modules build" 0 1 0 "make test-modules failed"
-		continue
+		return
 	fi
 
 	# The suite on the plain machine, then the device DMA tests
@@ -209,7 +216,50 @@ for sel in "${kernels[@]}"; do
 		guest_lane "$kver dma $mode" "$kver" "$timeout" 4G --dma "$mode" \
 			"${suite_env[@]}" NB_DMA="$mode"
 	done
+}
+
+# The kernel lines, --jobs at a time.  A line's output is printed once it
+# has ended, so lines running side by side do not interleave in the log.
+declare -A running=() # pid -> line
+finish_one() {
+	local pid rc=0 sel
+	wait -n -p pid "${!running[@]}" || rc=$?
+	sel=${running[$pid]}
+	section "kernel line $sel: output"
+	cat "$logdir/line-$sel.out"
+	# A line records each of its lanes; one that stopped on its own
+	# (an unexpected error under set -e) is a failure on top.
+	if ((rc != 0)); then
+		results_file=$(compgen -G "$logdir/results-*-$sel")
+		record "kernel line $sel" 0 1 0 "stopped with status $rc"
+	fi
+	unset "running[$pid]"
+}
+i=0
+for sel in "${kernels[@]}"; do
+	while ((${#running[@]} >= jobs)); do
+		finish_one
+	done
+	i=$((i + 1))
+	results_file=$logdir/$(printf 'results-%02d-%s' "$i" "$sel")
+	echo "check: kernel line $sel started ($(date -u +%T)); output: build/check/line-$sel.out"
+	kernel_line "$sel" >"$logdir/line-$sel.out" 2>&1 &
+	running[$!]=$sel
 done
+while ((${#running[@]})); do
+	finish_one
+done
+
+total_pass=0
+total_fail=0
+total_skip=0
+results=()
+while IFS='|' read -r lane p f sk note; do
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	total_skip=$((total_skip + sk))
+	results+=("$(printf '%-40s %s passed, %s failed, %s skipped' "$lane" "$p" "$f" "$sk")${note:+ ($note)}")
+done < <(cat "$logdir"/results-*)
 
 section "summary"
 printf '%s\n' "${results[@]}"

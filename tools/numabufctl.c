@@ -1338,7 +1338,7 @@ static int do_list(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 },
 	};
-	struct numabuf_buf_filter filter = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_buf_filter filter = { 0 };
 	uint64_t want[LIST_WORDS(MAX_NODES)], v;
 	struct vec bufs = VEC_INIT(struct listed_buf);
 	const struct listed_buf *lb;
@@ -1364,8 +1364,10 @@ static int do_list(int argc, char **argv)
 				return usage_error("list: invalid pid '%s'",
 						   optarg);
 			filter.pid = (uint32_t)v;
+			filter.match |= NUMABUF_MATCH_PID;
 			break;
 		case 'u':
+			filter.match |= NUMABUF_MATCH_UID;
 			/* A number is a uid, as for chown(1). */
 			if (!parse_u64(optarg, UINT32_MAX - 1, &v)) {
 				filter.uid = (int64_t)v;
@@ -1393,8 +1395,10 @@ static int do_list(int argc, char **argv)
 		/* One node: the kernel filters; several: we do. */
 		n = list_count(want, MAX_NODES);
 		for (i = 0; n == 1 && i < MAX_NODES; i++)
-			if (list_test(want, (unsigned int)i))
+			if (list_test(want, (unsigned int)i)) {
 				filter.node = (int32_t)i;
+				filter.match |= NUMABUF_MATCH_NODE;
+			}
 		if (n == MAX_NODES)
 			nodes_arg = NULL;
 	}

@@ -414,8 +414,30 @@ static void test_names(void)
 	   "errno_name: NULL for others");
 }
 
+/* The integer timing helpers of the benchmark. */
+static void test_timing(void)
+{
+	uint64_t odd[] = { 9, 1, 5 }, even[] = { 40, 10, 30, 21 };
+	uint64_t ten[10], t0, t1;
+	unsigned int i;
+
+	ok(median_u64(odd, 3) == 5 && odd[0] == 1 && odd[2] == 9,
+	   "median_u64 of 3 is the middle one, sorted in place");
+	ok(median_u64(even, 4) == 25, "median_u64 of 4: mean of 21 and 30, rounded down");
+	for (i = 0; i < 10; i++)
+		ten[i] = 100 + i;
+	ok(percentile_u64(ten, 10, 90) == 108, "p90 of 10 is the 9th");
+	ok(percentile_u64(ten, 10, 50) == 104, "p50 of 10 is the 5th");
+	ok(percentile_u64(ten, 5, 90) == 104, "p90 of 5 is the largest");
+	ok(percentile_u64(ten, 1, 90) == 100, "p90 of 1 is the one");
+	t0 = mono_ns();
+	t1 = mono_ns();
+	ok(t0 > 0 && t1 >= t0, "mono_ns does not go back");
+}
+
 int main(void)
 {
+	test_timing();
 	test_parse_size();
 	test_format_size();
 	test_parse_node();

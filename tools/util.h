@@ -96,4 +96,14 @@ int list_format(const uint64_t *map, unsigned int nbits, char *buf,
 double mono_now(void);
 double median_of(double *v, int n);
 
+/*
+ * The same in nanoseconds, for timings kept as integers: CLOCK_MONOTONIC;
+ * the median of @v (sorted in place; the mean of the middle two, rounded
+ * down, for an even count; @n > 0); and the nearest-rank percentile @pct
+ * of @v already sorted (the largest value when @n < 100 / (100 - @pct)).
+ */
+uint64_t mono_ns(void);
+uint64_t median_u64(uint64_t *v, unsigned int n);
+uint64_t percentile_u64(const uint64_t *v, unsigned int n, unsigned int pct);
+
 #endif /* NUMABUFCTL_UTIL_H */

@@ -7,7 +7,10 @@
 #   - runs the util unit tests (tools/test-util),
 #   - checks that libnumabuf.so exports exactly the public API, each symbol
 #     under the version node it first appeared in (NUMABUF_0.1 to _0.4),
-#     under the soname libnumabuf.so.0,
+#     numabuf_nl_bufs both under NUMABUF_0.5 (the default, the filter with
+#     match bits) and under NUMABUF_0.3 (the earlier filter, for programs
+#     linked before), under the soname libnumabuf.so.0, and that programs
+#     bind to the version they were built for,
 #   - checks numabuf_open() returns -ENOENT through the shared library when
 #     NUMABUF_DEVICE names a missing path (tests/host/lib-open.c),
 #   - runs the library against a fake device (tests/host/lib-fake.c), and
@@ -28,7 +31,7 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1${2:+: $2}"; fails=$((fails + 1)); }
 skip() { echo "SKIP $1${2:+: $2}"; }
 
-for tool in "$CC" make nm readelf ar; do
+for tool in "$CC" make nm readelf ar objdump; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "SKIP lib-unit: $tool not found"
 		exit 77
@@ -144,16 +147,22 @@ fi
 
 # Defined dynamic symbols other than the version definition itself.
 nm -D --defined-only "$so" | awk '$2 != "A" { print $3 }' | sort >"$tmp/syms"
-sed 's/@.*//' "$tmp/syms" | sort >"$tmp/names"
+sed 's/@.*//' "$tmp/syms" | sort -u >"$tmp/names"
 echo "$api" | sort >"$tmp/api"
 if cmp -s "$tmp/names" "$tmp/api"; then
 	pass exports_exact
 else
 	fail exports_exact "$(diff "$tmp/api" "$tmp/names" | grep '^[<>]' | tr '\n' ' ')"
 fi
-# Each symbol carries the version node it first appeared in.
+# Each symbol carries the version node it first appeared in; symbols whose
+# interface changed carry the new node as the default (@@) and keep the
+# old one (@) for programs linked against it.
+api_05_changed="numabuf_nl_bufs"
 echo "$api" | while read -r f; do
-	if echo "$api_04" | grep -qx "$f"; then
+	if echo "$api_05_changed" | grep -qx "$f"; then
+		echo "$f@@NUMABUF_0.5"
+		echo "$f@NUMABUF_0.3"
+	elif echo "$api_04" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.4"
 	elif echo "$api_03" | grep -qx "$f"; then
 		echo "$f@@NUMABUF_0.3"
@@ -167,6 +176,51 @@ if cmp -s "$tmp/syms" "$tmp/want_versions"; then
 	pass exports_versioned
 else
 	fail exports_versioned "$(diff "$tmp/want_versions" "$tmp/syms" | grep '^[<>]' | tr '\n' ' ')"
+fi
+
+# A program built with today's numabuf.h binds numabuf_nl_bufs to
+# NUMABUF_0.5; one that names the earlier symbol (as a program linked
+# before 0.5 does) binds to NUMABUF_0.3 and runs against this library.
+# tests/suite/t_buf_filter.c checks in the guest that each behaves as its
+# version promises.
+cat >"$tmp/bind.c" <<'EOF'
+#include <stdint.h>
+#include <numabuf.h>
+
+struct old_filter { int32_t node; uint32_t pid; int64_t uid; };
+int old_bufs(struct numabuf_nl *nl, const struct old_filter *f,
+	     int (*cb)(const struct numabuf_bufstat *, void *), void *arg);
+__asm__(".symver old_bufs, numabuf_nl_bufs@NUMABUF_0.3");
+
+int main(int argc, char **argv)
+{
+	struct numabuf_buf_filter f = { .match = NUMABUF_MATCH_PID, .pid = 1 };
+	struct old_filter o = { -1, 0, -1 };
+
+	(void)argv;
+	/* Never called: only the references matter, and the program loads. */
+	if (argc > 5)
+		return numabuf_nl_bufs(NULL, &f, NULL, NULL) +
+		       old_bufs(NULL, &o, NULL, NULL);
+	return 0;
+}
+EOF
+if "$CC" -std=c11 -Wall -Wextra -Werror -I"$src/lib" -I"$src/kmod/uapi" \
+	-o "$tmp/bind" "$tmp/bind.c" -L"$src/lib" -lnumabuf 2>"$tmp/bind.log"; then
+	objdump -T "$tmp/bind" | awk '$NF == "numabuf_nl_bufs" { print $(NF - 1) }' |
+		sort >"$tmp/bind.vers"
+	if [ "$(tr '\n' ' ' <"$tmp/bind.vers")" = "(NUMABUF_0.3) (NUMABUF_0.5) " ]; then
+		pass bind_old_and_new
+	else
+		fail bind_old_and_new "numabuf_nl_bufs bound to: $(tr '\n' ' ' <"$tmp/bind.vers")"
+	fi
+	if LD_LIBRARY_PATH=$src/lib LD_BIND_NOW=1 "$tmp/bind" 2>"$tmp/bind.log"; then
+		pass bind_loads
+	else
+		fail bind_loads "$(head -3 "$tmp/bind.log")"
+	fi
+else
+	fail bind_old_and_new "build: $(head -5 "$tmp/bind.log")"
 fi
 
 # The archive must not put unprefixed globals into programs' namespace.

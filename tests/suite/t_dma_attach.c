@@ -283,7 +283,7 @@ static int find_buf(const struct numabuf_bufstat *st, void *arg)
 /* buf-get's view of the buffer whose first byte is at @phys. */
 static struct listed buf_get(uint64_t phys)
 {
-	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_buf_filter f = { 0 };
 	struct listed l = { .phys = phys };
 	struct numabuf_nl *nl;
 	int ret;
@@ -736,8 +736,8 @@ NB_TEST(dma_attach_eperm,
 	}
 	/* root sees every buffer: the child's is the only one of nobody. */
 	{
-		struct numabuf_buf_filter f = { .node = -1, .pid = (uint32_t)pid,
-						.uid = -1 };
+		struct numabuf_buf_filter f = { .match = NUMABUF_MATCH_PID,
+						.pid = (uint32_t)pid };
 		struct numabuf_nl *nl;
 		int ret = numabuf_nl_open(&nl);
 

@@ -183,7 +183,7 @@ NB_TEST_TIMEOUT(nl_dump_10000,
 		600)
 {
 	struct numabuf_nl *nl = nl_open_ok();
-	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_buf_filter f = { 0 };
 	struct dump_seen d = { .pid = getpid() };
 	int nodes[NB_MAX_NODES], fd = nb_open(), round, ret, status;
 	struct numabuf_alloc a;
@@ -205,6 +205,7 @@ NB_TEST_TIMEOUT(nl_dump_10000,
 		memset(d.seen, 0, d.max_id + 1);
 		d.mine = d.dups = d.others = 0;
 		f.pid = round % 2 ? 0 : (uint32_t)getpid();
+		f.match = f.pid ? NUMABUF_MATCH_PID : 0;
 		ret = numabuf_nl_bufs(nl, &f, count_buf, &d);
 		NB_CHECK(!ret, "round %d: numabuf_nl_bufs: %s (%s)", round,
 			 strerror(-ret), numabuf_nl_errmsg(nl));
@@ -229,7 +230,7 @@ NB_TEST(nl_errmsg_names_attribute,
 	"refusals carry the kernel's message naming the attribute by its spec name (id out of range, no such node, in a do; pid out of range, in a dump), or saying nothing was given; errno matches; a good call clears the message")
 {
 	struct numabuf_nl *nl = nl_open_ok();
-	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_buf_filter f = { 0 };
 	struct numabuf_nodestat st;
 	const char *m;
 	int ret;
@@ -255,6 +256,7 @@ NB_TEST(nl_errmsg_names_attribute,
 	NB_CHECK(ret == -EINVAL && strstr(m, "nothing to set"),
 		 "empty limit-set: %s, '%s'", strerror(-ret), m);
 
+	f.match = NUMABUF_MATCH_PID;
 	f.pid = 1U << 30;
 	ret = numabuf_nl_bufs(nl, &f, count_buf, NULL);
 	m = numabuf_nl_errmsg(nl);
@@ -982,7 +984,7 @@ NB_TEST_TIMEOUT(nl_dump_20000_bounded,
 		900)
 {
 	struct numabuf_nl *nl = nl_open_ok();
-	struct numabuf_buf_filter f = { .node = -1, .pid = 0, .uid = -1 };
+	struct numabuf_buf_filter f = { 0 };
 	struct dump_seen d = { .pid = getpid() };
 	struct walk_lat idle = { 0 }, busy = { 0 };
 	int nodes[NB_MAX_NODES], fd = nb_open(), fd2 = nb_open(), p[2], q[2];
@@ -1037,6 +1039,7 @@ NB_TEST_TIMEOUT(nl_dump_20000_bounded,
 		memset(d.seen, 0, d.max_id + 1);
 		d.mine = d.dups = d.others = 0;
 		f.pid = round ? 0 : (uint32_t)getpid();
+		f.match = f.pid ? NUMABUF_MATCH_PID : 0;
 		ret = numabuf_nl_bufs(nl, &f, count_buf, &d);
 		NB_CHECK(!ret, "root's dump: %s (%s)", strerror(-ret),
 			 numabuf_nl_errmsg(nl));
