@@ -60,13 +60,15 @@ test-modules:
 lib:
 	$(MAKE) -C lib
 
+# tools/ and examples/ call the library's source directory LIBDIR: given
+# explicitly, it replaces the install directory LIBDIR of the command line.
 tools: lib
-	$(MAKE) -C tools
+	$(MAKE) -C tools LIBDIR=$(TOP)/lib
 
 # examples/: programs users start from (RDMA and DPDK ones only where
 # libibverbs-dev and libdpdk-dev are installed).
 examples: lib
-	$(MAKE) -C examples
+	$(MAKE) -C examples LIBDIR=$(TOP)/lib
 
 deps:
 	$(TOP)/scripts/install-deps.sh
@@ -151,7 +153,7 @@ install-lib: lib
 		LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
 
 install-tools: tools
-	$(MAKE) -C tools install DESTDIR=$(DESTDIR) SBINDIR=$(SBINDIR)
+	$(MAKE) -C tools install DESTDIR=$(DESTDIR) SBINDIR=$(SBINDIR) LIBDIR=$(TOP)/lib
 
 # Whatever man pages docs/man/ has, each into its section's directory.
 install-man:
