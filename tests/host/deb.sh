@@ -229,7 +229,7 @@ if cflags=$(pkg-config --cflags numabuf) && libs=$(pkg-config --libs numabuf) &&
 	[[ $(pkg-config --modversion numabuf) == "$v" ]] &&
 	cc -std=c99 -Wall -Wextra -Werror $cflags -o "$tmp/user" "$tmp/user.c" $libs 2>"$tmp/cc.err" &&
 	NUMABUF_DEVICE=$tmp/missing LD_LIBRARY_PATH=$libdir "$tmp/user" &&
-	LD_LIBRARY_PATH=$libdir ldd "$tmp/user" | grep -q "libnumabuf.so.0 => $libdir/libnumabuf.so.0"; then
+	grep -q "libnumabuf.so.0 => $libdir/libnumabuf.so.0" <<<"$(LD_LIBRARY_PATH=$libdir ldd "$tmp/user")"; then
 	pass pc_packaged
 else
 	fail pc_packaged "pkg-config: '${cflags-}' '${libs-}': $(head -3 "$tmp/cc.err" 2>/dev/null)"

@@ -200,7 +200,9 @@ build_and_run() {
 		fail "$name" "cc $cflags ... $libs: $(head -3 "$tmp/cc.err")"
 	elif ! NUMABUF_DEVICE=$tmp/missing LD_LIBRARY_PATH=$libpath "$tmp/$name"; then
 		fail "$name" "the program did not get -ENOENT from numabuf_open()"
-	elif ! LD_LIBRARY_PATH=$libpath ldd "$tmp/$name" | grep -q "libnumabuf.so.0 => $libpath/libnumabuf.so.0"; then
+	# (grep -q on ldd's output, not on a pipe from it: with pipefail an
+	# early match would fail the pipe.)
+	elif ! grep -q "libnumabuf.so.0 => $libpath/libnumabuf.so.0" <<<"$(LD_LIBRARY_PATH=$libpath ldd "$tmp/$name")"; then
 		fail "$name" "not linked against $libpath/libnumabuf.so.0: $(LD_LIBRARY_PATH=$libpath ldd "$tmp/$name" | grep numabuf)"
 	else
 		pass "$name"
@@ -231,7 +233,7 @@ if [[ -f $pcdir/numabuf.pc ]]; then
 	if cc -std=c99 -Wall -Werror $cflags -o "$tmp/user-static" "$tmp/user.c" \
 		${libs/-lnumabuf/-l:libnumabuf.a} 2>"$tmp/cc.err" &&
 		NUMABUF_DEVICE=$tmp/missing "$tmp/user-static" &&
-		! ldd "$tmp/user-static" | grep -q libnumabuf; then
+		! grep -q libnumabuf <<<"$(ldd "$tmp/user-static")"; then
 		pass pc_static
 	else
 		fail pc_static "cc ... ${libs/-lnumabuf/-l:libnumabuf.a}: $(head -3 "$tmp/cc.err")"
