@@ -31,7 +31,7 @@ KVER ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build),$(shell uname -r),
 	$(lastword $(filter-out %-rt-amd64 %-cloud-amd64,$(KVERS))),$(lastword $(KVERS))))
 KDIR = /lib/modules/$(KVER)/build
 MODDIR = $(BUILD)/$(KVER)
-KSRC := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
+KSRC := VERSION Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
 
 .PHONY: all module modules test-modules lib tools examples lint check demo bench rdmabench deps install clean
 
@@ -60,13 +60,15 @@ test-modules:
 lib:
 	$(MAKE) -C lib
 
+# tools/ and examples/ call the library's source directory LIBDIR: given
+# explicitly, it replaces the install directory LIBDIR of the command line.
 tools: lib
-	$(MAKE) -C tools
+	$(MAKE) -C tools LIBDIR=$(TOP)/lib
 
 # examples/: programs users start from (RDMA and DPDK ones only where
 # libibverbs-dev and libdpdk-dev are installed).
 examples: lib
-	$(MAKE) -C examples
+	$(MAKE) -C examples LIBDIR=$(TOP)/lib
 
 deps:
 	$(TOP)/scripts/install-deps.sh
@@ -94,13 +96,96 @@ rdmabench: deps
 	$(MAKE) lib tools
 	BENCH_KERNEL=$(BENCH_KERNEL) $(TOP)/bench/rdma.sh
 
-UDEVDIR ?= /lib/udev/rules.d
+# ---- installing -------------------------------------------------------------
+# make install [DESTDIR=...] [KVER=...] [PREFIX=/usr/local] [LIBDIR=...] ...
+# installs the module (for KVER), the library, numabufctl, the man pages in
+# docs/man/, the udev rule, numabuf.service, /etc/numabuf.conf (never over an
+# existing one) and the modprobe.d example.  With DESTDIR everything goes
+# under DESTDIR (the module through INSTALL_MOD_PATH) and nothing else
+# happens; without it, depmod runs and group "numabuf" is created.
+# Parts: install-module, install-lib, install-tools, install-man,
+# install-data; install-dkms puts the module's sources under
+# DKMSSRCDIR/numabuf-VERSION for DKMS (what the numabuf-dkms package holds).
+include lib/version.mk
 
-install: module lib tools examples
-	$(MAKE) -C $(KDIR) M=$(MODDIR) modules_install
-	$(MAKE) -C lib install
-	$(MAKE) -C tools install
-	install -D -m 0644 udev/60-numabuf.rules $(DESTDIR)$(UDEVDIR)/60-numabuf.rules
+PREFIX         ?= /usr/local
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/numabuf
+SYSCONFDIR     ?= /etc
+# Where udev and systemd look, whatever the prefix (their own pkg-config
+# files say where that is).
+UDEVDIR        ?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/lib/udev)/rules.d
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+DKMSSRCDIR     ?= /usr/src
+MODPROBE       ?= /sbin/modprobe
+UDEVADM        ?= /bin/udevadm
+INSTALL        ?= install
+# Module directory under /lib/modules/KVER for make install (DKMS uses
+# updates/dkms).
+INSTALL_MOD_DIR ?= extra
+
+MANPAGES := $(wildcard docs/man/*.[0-9])
+DKMS_FILES := VERSION dkms.conf Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/uapi/linux/numabuf.h
+
+.PHONY: install-module install-lib install-tools install-man install-data install-dkms
+
+install: install-module install-lib install-tools install-man install-data
+ifeq ($(DESTDIR),)
+	@getent group numabuf >/dev/null || groupadd --system numabuf || \
+		{ echo "install: cannot create group numabuf (groupadd --system numabuf); /dev/numabuf stays root-only until it exists" >&2; exit 1; }
+	@echo "install: done; 'systemctl daemon-reload; systemctl enable --now numabuf' loads the module at boot and applies $(SYSCONFDIR)/numabuf.conf"
+endif
+
+# depmod (kbuild's, and ours) only for a real install: a staged one must
+# not touch the running system, nor leave a partial modules.dep behind.
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(MODDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) DEPMOD=true modules_install
+ifeq ($(DESTDIR),)
+	depmod -a $(KVER)
+endif
+
+install-lib: lib
+	$(MAKE) -C lib install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) \
+		LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+
+install-tools: tools
+	$(MAKE) -C tools install DESTDIR=$(DESTDIR) SBINDIR=$(SBINDIR) LIBDIR=$(TOP)/lib
+
+# Whatever man pages docs/man/ has, each into its section's directory.
+install-man:
+	@for f in $(MANPAGES); do \
+		s=$${f##*.}; \
+		echo "$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}"; \
+		$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/} || exit 1; \
+	done
+
+SUBST_UNIT = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		 -e 's|@MODPROBE@|$(MODPROBE)|g' -e 's|@UDEVADM@|$(UDEVADM)|g'
+
+install-data:
+	$(INSTALL) -D -m 0644 udev/60-numabuf.rules $(DESTDIR)$(UDEVDIR)/60-numabuf.rules
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(SUBST_UNIT) systemd/numabuf.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/numabuf.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/numabuf.service
+	$(INSTALL) -D -m 0644 conf/modprobe.conf $(DESTDIR)$(DOCDIR)/examples/modprobe.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/numabuf.conf ]; then \
+		echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/numabuf.conf (the new one's comments: conf/numabuf.conf)"; \
+	else \
+		echo "$(INSTALL) -D -m 0644 conf/numabuf.conf $(DESTDIR)$(SYSCONFDIR)/numabuf.conf"; \
+		$(INSTALL) -D -m 0644 conf/numabuf.conf $(DESTDIR)$(SYSCONFDIR)/numabuf.conf; \
+	fi
+
+# The module's sources as DKMS wants them: then
+# "dkms install numabuf/$(NUMABUF_VERSION)".
+install-dkms:
+	@for f in $(DKMS_FILES); do \
+		$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(DKMSSRCDIR)/numabuf-$(NUMABUF_VERSION)/$$f || exit 1; \
+	done
+	@echo "install-dkms: sources in $(DESTDIR)$(DKMSSRCDIR)/numabuf-$(NUMABUF_VERSION)"
 
 clean:
 	rm -rf $(BUILD)

@@ -84,6 +84,7 @@ module_exit(numabuf_exit);
 MODULE_DESCRIPTION("Pinned, physically contiguous, NUMA-local buffers");
 MODULE_AUTHOR("The numabuf developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.2.0");
+/* NUMABUF_VERSION comes from the file VERSION, through Kbuild. */
+MODULE_VERSION(NUMABUF_VERSION);
 /* dma_buf_export() and the rest of the dma-buf API (dmabuf.c). */
 NUMABUF_IMPORT_NS_DMA_BUF();

@@ -17,6 +17,7 @@ bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplo
 gcc-multilib
 groff-base
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
+dpkg-dev debhelper dh-dkms lintian git pkgconf systemd udev adduser
 libdpdk-dev"
 
 missing=""

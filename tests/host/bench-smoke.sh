@@ -28,7 +28,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-bench-smoke.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$tmp/src/" &&
+mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/" &&
 	cp -R "$top/kmod/uapi" "$tmp/src/kmod/" || exit 1
 (cd "$tmp/src" && make -s -C lib clean && make -s -C tools clean) >/dev/null 2>&1
 if ! make -s -C "$tmp/src/tools" WERROR=1 CC="$CC" numabuf-bench >"$tmp/build.log" 2>&1; then

@@ -43,7 +43,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-lib-unit.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # ---- build -----------------------------------------------------------------
-mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$tmp/src/" &&
+mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/" &&
 	cp -R "$top/kmod/uapi" "$tmp/src/kmod/" || exit 1
 src=$tmp/src
 # The copy may hold objects built in the work tree: start clean.
@@ -62,7 +62,7 @@ if [ -s "$tmp/build.log" ] && grep -qi 'warning' "$tmp/build.log"; then
 fi
 
 if command -v clang >/dev/null 2>&1 && [ "$CC" != clang ]; then
-	mkdir -p "$tmp/clang" && cp -R "$src/lib" "$src/tools" "$tmp/clang/" &&
+	mkdir -p "$tmp/clang" && cp -R "$src/lib" "$src/tools" "$src/VERSION" "$tmp/clang/" &&
 		mkdir -p "$tmp/clang/kmod" && cp -R "$src/kmod/uapi" "$tmp/clang/kmod/"
 	make -s -C "$tmp/clang/lib" clean >/dev/null
 	make -s -C "$tmp/clang/tools" clean >/dev/null
@@ -131,7 +131,8 @@ numabuf_export
 numabuf_export_flags
 numabuf_sync"
 
-version=0.4.0
+# The release, defined in VERSION (tests/host/version.sh checks the rest).
+version=$(cat "$top/VERSION")
 so=$src/lib/libnumabuf.so.$version
 if [ -f "$so" ] && [ -L "$src/lib/libnumabuf.so.0" ] && [ -L "$src/lib/libnumabuf.so" ] &&
 	[ "$(readlink "$src/lib/libnumabuf.so.0")" = "libnumabuf.so.$version" ]; then
