@@ -37,7 +37,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-ctl-apply.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 mkdir -p "$tmp/src/kmod"
-cp -R "$top/lib" "$top/tools" "$tmp/src/"
+cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/"
 cp -R "$top/kmod/uapi" "$tmp/src/kmod/"
 src=$tmp/src
 make -s -C "$src/lib" clean >/dev/null

@@ -56,7 +56,7 @@ if [ ! -f "$page" ]; then
 	exit 1
 fi
 mkdir -p "$tmp/src/kmod"
-cp -R "$top/lib" "$top/tools" "$tmp/src/"
+cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/"
 cp -R "$top/kmod/uapi" "$tmp/src/kmod/"
 make -s -C "$tmp/src/lib" clean >/dev/null
 make -s -C "$tmp/src/tools" clean >/dev/null
