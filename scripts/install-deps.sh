@@ -13,6 +13,7 @@ linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 linux-headers-rt-amd64 linux-headers-cloud-amd64 linux-headers-6.12-cloud-amd64
 libmnl-dev libnl-3-dev libnl-genl-3-dev libnuma-dev numactl dkms sparse dmsetup
 linux-source-6.1
+mmdebstrap
 bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
 gcc-multilib
 groff-base

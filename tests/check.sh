@@ -13,6 +13,11 @@
 #     two lines take little longer than one on a 2-CPU machine.  Each
 #     line's output goes to build/check/line-LINE.out and is printed
 #     whole when the line ends.
+#   - the Debian packages (tests/pkg/install-test.sh): built from this
+#     tree, installed on a fresh Debian 12 image (DKMS builds the module
+#     for 6.1 and 6.12), the image booted with systemd in a guest, the
+#     packages purged; a job of its own beside the kernel lines, after
+#     them ("pkg"; NB_CHECK_PKG=0 or --no-pkg leaves it out).
 #   - 6.1-debug, the sanitizer lane, first builds the debug kernel
 #     (tests/qemu/debug-kernel/build.sh: Debian's 6.1 source with KASAN,
 #     lockdep, kmemleak, DEBUG_VM, fault injection; cached in
@@ -22,7 +27,7 @@
 # Ends with one line "N passed, N failed" (totals); exits 1 if anything
 # failed.
 #
-#   tests/check.sh [--jobs N] [--kernel LINE]...
+#   tests/check.sh [--jobs N] [--kernel LINE]... [--no-pkg]
 #                                      e.g. --kernel 6.12 --kernel 6.1-debug
 # Environment: KERNELS="6.1-debug 6.1 6.12 6.12-rt" (the same as --kernel),
 # NB_CHECK_JOBS (the same as --jobs, default 2),
@@ -38,10 +43,12 @@ cd "$top"
 
 kernels=()
 jobs=${NB_CHECK_JOBS:-2}
+pkg=${NB_CHECK_PKG:-1}
 while (($#)); do
 	case $1 in
 	--kernel) kernels+=("${2:?--kernel needs a kernel line such as 6.1}"); shift 2 ;;
 	--jobs) jobs=${2:?--jobs needs a number}; shift 2 ;;
+	--no-pkg) pkg=0; shift ;;
 	-h | --help) sed -n '2,/^set /s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -218,6 +225,21 @@ kernel_line() {
 	done
 }
 
+# pkg_lane: the packages' install, boot and purge test, recorded from its
+# summary line (a failure on top if it stopped without counting one).
+pkg_lane() {
+	local log=$logdir/pkg-install-test.log rc=0 summary p f start=$SECONDS
+	section "pkg: tests/pkg/install-test.sh"
+	tests/pkg/install-test.sh >"$log" 2>&1 || rc=$?
+	cat "$log"
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1) || true
+	p=0 f=1
+	[[ -z $summary ]] || read -r p _ f _ <<<"$summary"
+	((rc == 0 || f > 0)) || f=1
+	record "pkg install-test" "$p" "$f" 0 "$((SECONDS - start)) s; log: ${log#"$top"/}"
+}
+((pkg == 0)) || kernels+=(pkg)
+
 # The kernel lines, --jobs at a time.  A line's output is printed once it
 # has ended, so lines running side by side do not interleave in the log.
 declare -A running=() # pid -> line
@@ -243,7 +265,11 @@ for sel in "${kernels[@]}"; do
 	i=$((i + 1))
 	results_file=$logdir/$(printf 'results-%02d-%s' "$i" "$sel")
 	echo "check: kernel line $sel started ($(date -u +%T)); output: build/check/line-$sel.out"
-	kernel_line "$sel" >"$logdir/line-$sel.out" 2>&1 &
+	if [[ $sel == pkg ]]; then
+		pkg_lane >"$logdir/line-$sel.out" 2>&1 &
+	else
+		kernel_line "$sel" >"$logdir/line-$sel.out" 2>&1 &
+	fi
 	running[$!]=$sel
 done
 while ((${#running[@]})); do
