@@ -20,9 +20,12 @@
  * a memory cgroup for pages the module already holds (their Module.symvers
  * have get_mem_cgroup_from_mm() and mem_cgroup_from_task(), nothing that
  * charges: no obj_cgroup_charge, __memcg_kmem_charge_page or
- * mem_cgroup_charge_skmem).  So a task in a memory cgroup other than the
- * root gets them only if the administrator sets cgroup_uncharged
- * (numabuf_cgroup_check()); EPERM otherwise.
+ * mem_cgroup_charge_skmem).  So a task whose memory cgroup, or one above
+ * it, has a memory limit (memory.max or memory.high; v1: limit_in_bytes)
+ * gets them only if the administrator sets cgroup_uncharged
+ * (numabuf_cgroup_check()); EPERM otherwise.  Cgroups without a limit, such
+ * as the services and sessions systemd puts every process in, have nothing
+ * the memory could escape.
  *
  * Every charge is dropped when the buffer's memory goes (every page back,
  * buf.c), from whichever process lets go last.
@@ -56,7 +59,7 @@ MODULE_PARM_DESC(max_user_pool_bytes, "Bytes of the pools the buffers of one use
 
 static bool cgroup_uncharged;
 module_param(cgroup_uncharged, bool, 0644);
-MODULE_PARM_DESC(cgroup_uncharged, "Let tasks outside the root memory cgroup have ranges and pool buffers, which no memory cgroup is charged for (default: EPERM)");
+MODULE_PARM_DESC(cgroup_uncharged, "Let tasks in a memory cgroup with a limit have ranges and pool buffers, which no memory cgroup is charged for (default: EPERM)");
 
 /* Bytes held per user (by real uid of the allocating task). */
 struct numabuf_user {
@@ -244,24 +247,38 @@ void numabuf_uncharge(struct numabuf_charge *c)
  *		is always allowed, as the page allocator charges it
  *
  * A task whose memory cgroup (in the hierarchy of the memory controller,
- * v1 or v2) is not the root one may not, unless the administrator set the
- * cgroup_uncharged parameter: a container's memory.max would not cover
- * such memory.  Without the memory controller every task is allowed.
+ * v1 or v2), or any cgroup above it, has a memory limit (memory.max or
+ * memory.high below "max") may not, unless the administrator set the
+ * cgroup_uncharged parameter: that limit would not cover such memory.
+ * Cgroups without a limit (the root, and the slices and services systemd
+ * makes by default) are allowed.  Without the memory controller every task
+ * is allowed.  A limit set after a buffer was given does not take it back.
  *
  * Return: 0, or -EPERM.
  */
 int numabuf_cgroup_check(bool range_or_pool)
 {
 #ifdef CONFIG_MEMCG
-	bool root;
+	struct cgroup_subsys_state *css;
+	bool limited = false;
 
 	if (!range_or_pool || READ_ONCE(cgroup_uncharged) ||
 	    mem_cgroup_disabled())
 		return 0;
 	rcu_read_lock();
-	root = !task_css(current, memory_cgrp_id)->parent;
+	/* The root's counters are never limited: stop below it. */
+	for (css = task_css(current, memory_cgrp_id); css->parent;
+	     css = css->parent) {
+		struct mem_cgroup *memcg = mem_cgroup_from_css(css);
+
+		if (READ_ONCE(memcg->memory.max) != PAGE_COUNTER_MAX ||
+		    READ_ONCE(memcg->memory.high) != PAGE_COUNTER_MAX) {
+			limited = true;
+			break;
+		}
+	}
 	rcu_read_unlock();
-	return root ? 0 : -EPERM;
+	return limited ? -EPERM : 0;
 #else
 	return 0;
 #endif

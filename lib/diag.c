@@ -265,23 +265,31 @@ static void memcg_path(char *path, size_t len, int *v1)
 	fclose(f);
 }
 
+enum memcg_file { MEMCG_USAGE, MEMCG_MAX, MEMCG_HIGH };
+
 /*
- * The limit (@limit) or the usage of the memory cgroup @cg; -1 for no
- * limit or when unreadable.
+ * The usage, the limit or (v2) memory.high of the memory cgroup @cg; -1
+ * for no limit, or when unreadable.
  */
-static int64_t memcg_value(const char *cg, int v1, int limit)
+static int64_t memcg_value(const char *cg, int v1, enum memcg_file which)
 {
+	static const char *const v1_name[] = { "memory.usage_in_bytes",
+					       "memory.limit_in_bytes", NULL };
+	static const char *const v2_name[] = { "memory.current", "memory.max",
+					       "memory.high" };
 	char path[PATH_MAX + 64], text[64];
 	unsigned long long v;
 	int64_t ret = -1;
 	FILE *f;
 
+	if (v1 && !v1_name[which])
+		return -1;
 	if (v1)
 		snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/%s", cg,
-			 limit ? "memory.limit_in_bytes" : "memory.usage_in_bytes");
+			 v1_name[which]);
 	else
 		snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", cg,
-			 limit ? "memory.max" : "memory.current");
+			 v2_name[which]);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -291,6 +299,30 @@ static int64_t memcg_value(const char *cg, int v1, int limit)
 		ret = (int64_t)v;
 	fclose(f);
 	return ret;
+}
+
+/*
+ * The module refuses ranges and pool buffers to a task whose memory cgroup,
+ * or one above it, has a limit (account.c): copy the first such cgroup
+ * from @cg up into @at and return 1, else 0.
+ */
+static int memcg_limited(const char *cg, int v1, char *at, size_t len)
+{
+	char p[PATH_MAX], *slash;
+
+	snprintf(p, sizeof(p), "%s", cg);
+	while (p[0]) {
+		if (memcg_value(p, v1, MEMCG_MAX) >= 0 ||
+		    memcg_value(p, v1, MEMCG_HIGH) >= 0) {
+			snprintf(at, len, "%s", p);
+			return 1;
+		}
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	return 0;
 }
 
 /* ---- what the control plane shows any user ---- */
@@ -420,7 +452,7 @@ static void diag_eperm(struct numabuf_diag *d, const struct facts *f,
 		       unsigned int flags)
 {
 	const struct numabuf_nodestat *st = facts_find(f, d->node);
-	char cg[PATH_MAX], sz[3][24];
+	char cg[PATH_MAX], at[PATH_MAX], sz[3][24];
 	int v1;
 
 	if ((flags & (NUMABUF_F_WC | NUMABUF_F_UC)) &&
@@ -434,14 +466,15 @@ static void diag_eperm(struct numabuf_diag *d, const struct facts *f,
 	}
 	memcg_path(cg, sizeof(cg), &v1);
 	if (cg[0] && param("cgroup_uncharged") == 0 &&
-	    (d->size > PAGES_MAX || (flags & NUMABUF_F_POOL))) {
+	    (d->size > PAGES_MAX || (flags & NUMABUF_F_POOL)) &&
+	    memcg_limited(cg, v1, at, sizeof(at))) {
 		say(d, NUMABUF_CAUSE_CGROUP,
-		    "this process is in the memory cgroup %s, not the root "
-		    "one, and buffers above 4MiB and pool buffers cannot be "
-		    "charged to a memory cgroup; run it outside the cgroup, "
-		    "ask for at most 4MiB without a pool, or ask the "
-		    "administrator to set the module parameter "
-		    "cgroup_uncharged=1", cg);
+		    "this process is in the memory cgroup %s, and %s has a "
+		    "memory limit, which buffers above 4MiB and pool buffers "
+		    "would escape (no memory cgroup can be charged for them); "
+		    "run it in a cgroup without a limit, ask for at most 4MiB "
+		    "without a pool, or ask the administrator to set the "
+		    "module parameter cgroup_uncharged=1", cg, at);
 		return;
 	}
 	if (d->size > PAGES_MAX && !capable(CAP_SYS_ADMIN) &&
@@ -646,8 +679,8 @@ static void diag_enomem(struct numabuf_diag *d, const struct facts *f,
 	/* The page allocator charges buffers up to 4 MiB to the cgroup. */
 	memcg_path(cg, sizeof(cg), &v1);
 	if (cg[0] && d->size <= PAGES_MAX && !(flags & NUMABUF_F_POOL)) {
-		max = memcg_value(cg, v1, 1);
-		cur = memcg_value(cg, v1, 0);
+		max = memcg_value(cg, v1, MEMCG_MAX);
+		cur = memcg_value(cg, v1, MEMCG_USAGE);
 		if (max >= 0 && cur >= 0 && (uint64_t)cur + d->size > (uint64_t)max) {
 			d->limit = (uint64_t)max;
 			d->used = (uint64_t)cur;
