@@ -160,7 +160,7 @@ enum numabuf_cause {
 	NUMABUF_CAUSE_NO_DMA32,		/* too little below 4 GiB there */
 	NUMABUF_CAUSE_RANGE_PRIV,	/* > 4 MiB outside a pool (EPERM) */
 	NUMABUF_CAUSE_RANGE_RATE,	/* range_rate (EAGAIN) */
-	NUMABUF_CAUSE_CGROUP,		/* not in the root memory cgroup */
+	NUMABUF_CAUSE_CGROUP,		/* under a memory cgroup limit */
 	NUMABUF_CAUSE_CACHE_PRIV,	/* WC/UC without CAP_SYS_RAWIO */
 	NUMABUF_CAUSE_NODE_OFFLINE,	/* ENODEV */
 	NUMABUF_CAUSE_TOO_LARGE,	/* EINVAL: 0 or above 1 TiB */
