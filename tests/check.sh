@@ -7,30 +7,33 @@
 #     build the module against that kernel, boot it in a QEMU guest
 #     (tests/qemu/guest-run) and run tests/suite/guest-suite.sh there, which
 #     prints PASS/FAIL/SKIP lines and ends with "N passed, N failed[, N
-#     skipped]".  Kernel lines run two at a time (--jobs): the debug
-#     line, which takes longest, beside the others one after another.  A
-#     guest keeps about one host CPU busy (most tests run one thread), so
-#     two lines take little longer than one on a 2-CPU machine.  Each
-#     line's output goes to build/check/line-LINE.out and is printed
-#     whole when the line ends.
+#     skipped]";
 #   - the Debian packages (tests/pkg/install-test.sh): built from this
 #     tree, installed on a fresh Debian 12 image (DKMS builds the module
 #     for 6.1 and 6.12), the image booted with systemd in a guest, the
-#     packages purged; a job of its own beside the kernel lines, after
-#     them ("pkg"; NB_CHECK_PKG=0 or --no-pkg leaves it out).
+#     packages purged ("pkg"; NB_CHECK_PKG=0 or --no-pkg leaves it out).
 #   - 6.1-debug, the sanitizer lane, first builds the debug kernel
 #     (tests/qemu/debug-kernel/build.sh: Debian's 6.1 source with KASAN,
 #     lockdep, kmemleak, DEBUG_VM, fault injection; cached in
-#     build/debug-kernel, about 6 minutes when it is not) and builds the
-#     module against that tree.  The suite runs with NB_SLOW=3 (test
-#     timeouts x3); any KASAN, lockdep or kmemleak report fails the lane.
+#     build/debug-kernel) and builds the module against that tree.  The
+#     suite runs with NB_SLOW=3 (test timeouts x3); any KASAN, lockdep or
+#     kmemleak report fails the lane.
+# These jobs run in three tracks side by side, each track's jobs one after
+# another: the debug line; the other kernel lines; the host tests, then
+# pkg.  A guest keeps about one host CPU busy (most tests run one thread)
+# and the third track mostly waits for downloads and builds, so on a
+# 2-CPU machine this takes little longer than its longest track; at most
+# two big guests (5 GiB nodes, 4 GiB for the debug kernel) and pkg's small
+# one run at once.  --jobs 1 runs everything in one track.  Each job's
+# output goes to build/check/JOB.out, printed whole when its track ends;
+# a line per job says when it starts and ends.
 # Ends with one line "N passed, N failed" (totals); exits 1 if anything
 # failed.
 #
-#   tests/check.sh [--jobs N] [--kernel LINE]... [--no-pkg]
+#   tests/check.sh [--jobs 1] [--kernel LINE]... [--no-pkg]
 #                                      e.g. --kernel 6.12 --kernel 6.1-debug
 # Environment: KERNELS="6.1-debug 6.1 6.12 6.12-rt" (the same as --kernel),
-# NB_CHECK_JOBS (the same as --jobs, default 2),
+# NB_CHECK_JOBS (the same as --jobs: 1 for one track, default 3),
 # GUEST_TIMEOUT (seconds per guest suite run, default 2400; the debug lane
 # gets 3 times as long).  Logs: build/check/.
 set -euo pipefail
@@ -42,7 +45,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
 kernels=()
-jobs=${NB_CHECK_JOBS:-2}
+jobs=${NB_CHECK_JOBS:-3}
 pkg=${NB_CHECK_PKG:-1}
 while (($#)); do
 	case $1 in
@@ -64,7 +67,7 @@ mkdir -p "$logdir"
 # in a file of its own (kernel lines run in background jobs), summed up at
 # the end.
 rm -f "$logdir"/results-*
-results_file=$logdir/results-00-host
+results_file=$logdir/results-00-build
 
 section() {
 	printf '\n========== %s ==========\n' "$*"
@@ -75,17 +78,21 @@ record() {
 	printf '%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "${5-}" >>"$results_file"
 }
 
-for t in tests/host/*.sh; do
-	[[ -e $t ]] || continue
-	section "host: $t"
-	rc=0
-	"$t" || rc=$?
-	case $rc in
-	0) record "host $t" 1 0 0 ;;
-	77) record "host $t" 0 0 1 ;;
-	*) record "host $t" 0 1 0 "exit $rc" ;;
-	esac
-done
+# host_tests: every tests/host/*.sh, each recorded as one test.
+host_tests() {
+	local t rc
+	for t in tests/host/*.sh; do
+		[[ -e $t ]] || continue
+		section "host: $t"
+		rc=0
+		"$t" || rc=$?
+		case $rc in
+		0) record "host $t" 1 0 0 ;;
+		77) record "host $t" 0 0 1 ;;
+		*) record "host $t" 0 1 0 "exit $rc" ;;
+		esac
+	done
+}
 
 # The suite's test binaries are the same for every kernel.
 section "build tests/suite"
@@ -238,42 +245,64 @@ pkg_lane() {
 	((rc == 0 || f > 0)) || f=1
 	record "pkg install-test" "$p" "$f" 0 "$((SECONDS - start)) s; log: ${log#"$top"/}"
 }
-((pkg == 0)) || kernels+=(pkg)
-
-# The kernel lines, --jobs at a time.  A line's output is printed once it
-# has ended, so lines running side by side do not interleave in the log.
-declare -A running=() # pid -> line
-finish_one() {
-	local pid rc=0 sel
-	wait -n -p pid "${!running[@]}" || rc=$?
-	sel=${running[$pid]}
-	section "kernel line $sel: output"
-	cat "$logdir/line-$sel.out"
-	# A line records each of its lanes; one that stopped on its own
-	# (an unexpected error under set -e) is a failure on top.
-	if ((rc != 0)); then
-		results_file=$(compgen -G "$logdir/results-*-$sel")
-		record "kernel line $sel" 0 1 0 "stopped with status $rc"
-	fi
-	unset "running[$pid]"
-}
-i=0
-for sel in "${kernels[@]}"; do
-	while ((${#running[@]} >= jobs)); do
-		finish_one
+# The tracks (see the top): jobs are "host", "pkg" or a kernel line.
+tracks=()
+if ((jobs <= 1)); then
+	t="host ${kernels[*]}"
+	((pkg == 0)) || t+=" pkg"
+	tracks=("$t")
+else
+	debug_lines=() other_lines=()
+	for sel in "${kernels[@]}"; do
+		if [[ $sel == *-debug ]]; then
+			debug_lines+=("$sel")
+		else
+			other_lines+=("$sel")
+		fi
 	done
-	i=$((i + 1))
-	results_file=$logdir/$(printf 'results-%02d-%s' "$i" "$sel")
-	echo "check: kernel line $sel started ($(date -u +%T)); output: build/check/line-$sel.out"
-	if [[ $sel == pkg ]]; then
-		pkg_lane >"$logdir/line-$sel.out" 2>&1 &
-	else
-		kernel_line "$sel" >"$logdir/line-$sel.out" 2>&1 &
-	fi
-	running[$!]=$sel
+	((${#debug_lines[@]} == 0)) || tracks+=("${debug_lines[*]}")
+	((${#other_lines[@]} == 0)) || tracks+=("${other_lines[*]}")
+	t=host
+	((pkg == 0)) || t+=" pkg"
+	tracks+=("$t")
+fi
+
+# run_track N JOB...: the jobs one after another, each recorded in its own
+# results file and its output in build/check/JOB.out.
+run_track() {
+	local n=$1 job i=0 start
+	shift
+	for job in "$@"; do
+		i=$((i + 1))
+		results_file=$logdir/$(printf 'results-%d%d-%s' "$n" "$i" "$job")
+		start=$SECONDS
+		echo "check: $job started at $(date -u +%T); output: build/check/$job.out"
+		rc=0
+		case $job in
+		host) host_tests ;;
+		pkg) pkg_lane ;;
+		*) kernel_line "$job" ;;
+		esac >"$logdir/$job.out" 2>&1 || rc=$?
+		# A job records each of its lanes; one that returns an error
+		# of its own is a failure on top.
+		((rc == 0)) || record "$job" 0 1 0 "stopped with status $rc"
+		echo "check: $job ended at $(date -u +%T) after $((SECONDS - start)) s"
+	done
+}
+
+pids=()
+for n in "${!tracks[@]}"; do
+	read -r -a track_jobs <<<"${tracks[n]}"
+	run_track "$((n + 1))" "${track_jobs[@]}" &
+	pids+=($!)
 done
-while ((${#running[@]})); do
-	finish_one
+for n in "${!tracks[@]}"; do
+	wait "${pids[n]}" || true
+	read -r -a track_jobs <<<"${tracks[n]}"
+	for job in "${track_jobs[@]}"; do
+		section "$job: output"
+		cat "$logdir/$job.out"
+	done
 done
 
 total_pass=0

@@ -302,7 +302,7 @@ static void nb_cg_pool_restore(int fd, uint64_t saved)
 }
 
 NB_TEST_TIMEOUT(memcg_limits_only,
-	"with cgroup_uncharged=0, what decides is a limit: in a child cgroup with no limit (memory.max and memory.high at max, as systemd's services and sessions have) 8 MiB ranges and pool buffers are given and not charged (memory.current); in a group without limits below one with memory.high=64M they are EPERM, and so in that group itself",
+	"with cgroup_uncharged=0, what decides is a limit: in a child cgroup with no limit (memory.max and memory.high at max, as systemd's services and sessions have) 8 MiB ranges and pool buffers are given and not charged (memory.current); in a group with memory.high=64M, and in a group without limits below it, they are EPERM",
 	300)
 {
 	int fd = nb_open(), saved_param;
@@ -320,14 +320,15 @@ NB_TEST_TIMEOUT(memcg_limits_only,
 	nb_cg_remove(NB_CG_FREE);
 
 	nb_cg_make(NB_CG_HIGH, "memory.high", "67108864");
+	nb_cg_dir = NB_CG_HIGH;
+	nb_in_cgroup(nb_cg_eperm);
+	/* Emptied (its child reaped), it may pass the controller on. */
 	NB_CHECK(!nb_write_file(NB_CG_HIGH "/cgroup.subtree_control", "+memory"),
 		 "+memory in %s/cgroup.subtree_control", NB_CG_HIGH);
 	nb_cg_make(NB_CG_UNDER, NULL, NULL);
 	nb_cg_dir = NB_CG_UNDER;
 	nb_in_cgroup(nb_cg_eperm);
 	nb_cg_remove(NB_CG_UNDER);
-	nb_cg_dir = NB_CG_HIGH;
-	nb_in_cgroup(nb_cg_eperm);
 	nb_cg_remove(NB_CG_HIGH);
 
 	nb_param_set("cgroup_uncharged", saved_param);
