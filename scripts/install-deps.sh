@@ -16,7 +16,7 @@ linux-source-6.1
 mmdebstrap
 bc bison flex libelf-dev libssl-dev dwarves python3 python3-yaml xz-utils gnuplot-nox
 gcc-multilib
-groff-base
+groff-base man-db
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
 dpkg-dev debhelper dh-dkms lintian git pkgconf systemd udev adduser
 libdpdk-dev"
