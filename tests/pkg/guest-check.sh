@@ -67,19 +67,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The boot itself.  This runs once multi-user.target is reached, but
-# numabuf.service is not ordered before that target (it holds up only the
-# units ordered after it): wait, as such a unit would, until it has no job
-# left (this service is itself a start job of the boot, so waiting for the
-# whole boot to finish would wait for itself).
-for ((i = 0; i < 300; i++)); do
-	if [[ $(systemctl show -p ActiveState --value numabuf.service) != activating ]] &&
-		! systemctl list-jobs --no-legend | grep -q ' numabuf\.service '; then
-		break
-	fi
-	sleep 1
-done
-echo "# numabuf.service done ${i} s after multi-user.target, $(cut -d. -f1 /proc/uptime) s after boot"
+# The boot itself.  This runs as an ordinary service (guest-run.service,
+# After=multi-user.target); numabuf.service is part of sysinit.target, so
+# it must have finished before this started, without waiting for it.
 state="$(systemctl show -p ActiveState --value numabuf.service) $(systemctl show -p Result --value numabuf.service)"
 if [[ $state == "active success" ]]; then
 	pass "numabuf.service is active after boot"
@@ -87,6 +77,18 @@ else
 	fail "numabuf.service is active after boot: ActiveState Result = '$state'"
 	systemctl status --no-pager numabuf.service || true
 	journalctl -b --no-pager -u numabuf.service || true
+fi
+# Ordered before every ordinary service: it was active (all its steps
+# done) before sysinit.target was reached, and that before this service
+# started (systemd's own timestamps, microseconds since boot).
+done_at=$(systemctl show -p ActiveEnterTimestampMonotonic --value numabuf.service)
+sysinit_at=$(systemctl show -p ActiveEnterTimestampMonotonic --value sysinit.target)
+self_at=$(systemctl show -p ExecMainStartTimestampMonotonic --value guest-run.service)
+echo "# numabuf.service active at $((done_at / 1000)) ms, sysinit.target at $((sysinit_at / 1000)) ms, this service started at $((self_at / 1000)) ms"
+if ((done_at > 0 && done_at <= sysinit_at && sysinit_at <= self_at)); then
+	pass "numabuf.service is done before sysinit.target, so before ordinary services"
+else
+	fail "numabuf.service is done before sysinit.target, so before ordinary services: numabuf.service $done_at, sysinit.target $sysinit_at, guest-run.service $self_at (us)"
 fi
 if [[ $(cat /sys/module/numabuf/initstate 2>/dev/null) == live ]]; then
 	pass "module numabuf is loaded"
