@@ -208,20 +208,7 @@ sysroot=$tmp/sysroot
 mkdir -p "$sysroot"
 dpkg-deb -x "${deb[libnumabuf0]}" "$sysroot"
 dpkg-deb -x "${deb[libnumabuf-dev]}" "$sysroot"
-cat >"$tmp/user.c" <<'EOF'
-#include <errno.h>
-#include <numabuf.h>
-
-int main(void)
-{
-	struct numabuf_ctx *ctx;
-	int ret = numabuf_open(&ctx);
-
-	if (!ret)
-		numabuf_close(ctx);
-	return ret == -ENOENT && NUMABUF_NODE_LOCAL == -1 ? 0 : 1;
-}
-EOF
+cp "$top/tests/host/pc-user.c" "$tmp/user.c"
 export PKG_CONFIG_SYSROOT_DIR=$sysroot PKG_CONFIG_LIBDIR=$sysroot/usr/lib/$multiarch/pkgconfig
 libdir=$sysroot/usr/lib/$multiarch
 # shellcheck disable=SC2086

@@ -168,20 +168,7 @@ if [[ -f $dest/etc/numabuf.conf ]]; then
 fi
 
 # ---- pkg-config -----------------------------------------------------------------
-cat >"$tmp/user.c" <<'EOF'
-#include <errno.h>
-#include <numabuf.h>
-
-int main(void)
-{
-	struct numabuf_ctx *ctx;
-	int ret = numabuf_open(&ctx);
-
-	if (!ret)
-		numabuf_close(ctx);
-	return ret == -ENOENT && NUMABUF_NODE_LOCAL == -1 ? 0 : 1;
-}
-EOF
+cp "$top/tests/host/pc-user.c" "$tmp/user.c"
 pcdir=$dest/usr/local/lib/pkgconfig
 
 # build_and_run NAME LIBPATH PKG-CONFIG-ARGS...: compile and link user.c

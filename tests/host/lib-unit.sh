@@ -595,20 +595,7 @@ fi
 
 if command -v pkg-config >/dev/null 2>&1 && [ -f "$dest/usr/lib/pkgconfig/numabuf.pc" ]; then
 	# Exits 0 when numabuf_open() fails with -ENOENT, as it must here.
-	cat >"$tmp/user.c" <<'EOF'
-#include <errno.h>
-#include <numabuf.h>
-
-int main(void)
-{
-	struct numabuf_ctx *ctx;
-	int ret = numabuf_open(&ctx);
-
-	if (!ret)
-		numabuf_close(ctx);
-	return ret == -ENOENT && NUMABUF_NODE_LOCAL == -1 ? 0 : 1;
-}
-EOF
+	cp "$top/tests/host/pc-user.c" "$tmp/user.c"
 	PKG_CONFIG_PATH=$dest/usr/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
 	export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 	ver=$(pkg-config --modversion numabuf)
