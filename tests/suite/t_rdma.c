@@ -498,6 +498,16 @@ struct nbuf {
 	struct numabuf_alloc a;
 };
 
+/* Set by a test for which ENOMEM from an allocation means SKIP. */
+static bool nb_enomem_skips;
+
+static void nb_alloc_enomem(size_t len, int node)
+{
+	if (nb_enomem_skips)
+		nb_skip("no %zu MiB window free of unmovable pages is left on node %d at this point of the suite (ENOMEM): t_large covers 1 GiB buffers",
+			(size_t)(len / NB_MIB), node);
+}
+
 static void buf_lib(struct nbuf *b, size_t len, int node)
 {
 	int ret;
@@ -509,6 +519,8 @@ static void buf_lib(struct nbuf *b, size_t len, int node)
 	ret = numabuf_open(&b->ctx);
 	NB_CHECK(!ret, "numabuf_open: %s", nb_errname(-ret));
 	ret = numabuf_alloc(b->ctx, len, node, 0, &b->lb);
+	if (ret == -ENOMEM)
+		nb_alloc_enomem(len, node);
 	NB_CHECK(!ret, "numabuf_alloc %zu bytes on node %d: %s", len, node,
 		 nb_errname(-ret));
 	b->p = numabuf_addr(b->lb);
@@ -516,11 +528,17 @@ static void buf_lib(struct nbuf *b, size_t len, int node)
 
 static void buf_ioctl(struct nbuf *b, size_t len, int node)
 {
+	int ret;
+
 	memset(b, 0, sizeof(*b));
 	b->len = len;
 	b->node = node;
 	b->fd = nb_open();
-	b->a = nb_alloc_ok(b->fd, len, node, 0);
+	ret = nb_alloc(b->fd, len, node, 0, &b->a);
+	if (ret == -ENOMEM)
+		nb_alloc_enomem(len, node);
+	NB_CHECK(!ret, "ALLOC of %zu bytes on node %d: %s", len, node,
+		 nb_errname(-ret));
 	b->p = nb_map(b->fd, b->a.offset, len);
 }
 
@@ -704,17 +722,7 @@ NB_TEST_TIMEOUT(rdma_1g,
 	 * unmovable pages (seen on 6.12 -rt): ENOMEM is then the right
 	 * answer, not this test's subject (t_large's 1 GiB tests are).
 	 */
-	for (n = 0; n < 2; n++) {
-		int fd = nb_open(), ret;
-		struct numabuf_alloc a;
-
-		ret = nb_alloc(fd, NB_GIB, n, 0, &a);
-		close(fd);
-		if (ret == -ENOMEM)
-			nb_skip("no 1 GiB window free of unmovable pages is left on node %d at this point of the suite (ENOMEM): t_large covers 1 GiB buffers",
-				n);
-		NB_CHECK(!ret, "1 GiB on node %d: %s", n, nb_errname(-ret));
-	}
+	nb_enomem_skips = true;
 	rdma_between_nodes(NB_GIB, 3, off, rlen);
 }
 
