@@ -28,9 +28,9 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-bench-smoke.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-mkdir -p "$tmp/src/kmod" && cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/" &&
-	cp -R "$top/kmod/uapi" "$tmp/src/kmod/" || exit 1
-(cd "$tmp/src" && make -s -C lib clean && make -s -C tools clean) >/dev/null 2>&1
+# shellcheck source=tests/host/userspace.bash
+. "$top/tests/host/userspace.bash"
+nb_copy_userspace "$top" "$tmp/src" || exit 1
 if ! make -s -C "$tmp/src/tools" WERROR=1 CC="$CC" numabuf-bench >"$tmp/build.log" 2>&1; then
 	fail bench_build "$(head -5 "$tmp/build.log")"
 	exit 1

@@ -36,12 +36,10 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/numabuf-ctl-apply.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-mkdir -p "$tmp/src/kmod"
-cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/"
-cp -R "$top/kmod/uapi" "$tmp/src/kmod/"
+# shellcheck source=tests/host/userspace.bash
+. "$top/tests/host/userspace.bash"
 src=$tmp/src
-make -s -C "$src/lib" clean >/dev/null
-make -s -C "$src/tools" clean >/dev/null
+nb_copy_userspace "$top" "$src"
 if ! make -s -C "$src/lib" WERROR=1 CC="$CC" >"$tmp/build.log" 2>&1 ||
 	! make -s -C "$src/tools" WERROR=1 CC="$CC" numabufctl >>"$tmp/build.log" 2>&1; then
 	fail build "$(tail -5 "$tmp/build.log")"

@@ -55,11 +55,9 @@ if [ ! -f "$page" ]; then
 	fail numabufctl_page "docs/man/numabufctl.8 is missing"
 	exit 1
 fi
-mkdir -p "$tmp/src/kmod"
-cp -R "$top/lib" "$top/tools" "$top/VERSION" "$tmp/src/"
-cp -R "$top/kmod/uapi" "$tmp/src/kmod/"
-make -s -C "$tmp/src/lib" clean >/dev/null
-make -s -C "$tmp/src/tools" clean >/dev/null
+# shellcheck source=tests/host/userspace.bash
+. "$top/tests/host/userspace.bash"
+nb_copy_userspace "$top" "$tmp/src"
 if ! make -s -C "$tmp/src/lib" >"$tmp/build.log" 2>&1 ||
 	! make -s -C "$tmp/src/tools" numabufctl >>"$tmp/build.log" 2>&1; then
 	fail build "$(tail -5 "$tmp/build.log")"
