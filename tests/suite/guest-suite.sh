@@ -406,10 +406,23 @@ fi
 # Load again: the module's exit left nothing behind that breaks a new load.
 # What the loaded module itself takes (code, data, its netlink family) is
 # measured on the way, for the pools= check below.
+# Free memory moves on its own at times (once 56 MiB between two reads on
+# 6.1, where the module takes about 200 KiB): the smallest drop seen in up
+# to ~3 s counts.
+module_kb_settled() {
+	local i d
+	module_kb=$((free_r0 - $(free_kb)))
+	for ((i = 0; i < 6 && module_kb > 16384; i++)); do
+		sleep 0.5
+		d=$((free_r0 - $(free_kb)))
+		((d < module_kb)) && module_kb=$d
+	done
+	return 0
+}
 module_kb=0
 free_r0=$(free_kb)
 if out=$(insmod "$ko" 2>&1) && wait_for test -c /dev/numabuf &&
-	module_kb=$((free_r0 - $(free_kb))) && start_holder map; then
+	module_kb_settled && start_holder map; then
 	stop_holder
 	if [[ $("$bin/nb_unload" numabuf) == ok ]] && wait_for test ! -e /dev/numabuf; then
 		result PASS reload
@@ -501,16 +514,20 @@ else
 			drop <= pool_mib[i] * 1024 + pool_slack_kb + (module_kb > 0 ? module_kb : 0))) ||
 			bad+="node $n's free memory fell by $drop KiB, expected about $((pool_mib[i] * 1024)) KiB (the module's own $module_kb KiB may add to it); "
 	done
-	# The module itself is loaded again too.  Free memory moves on its
-	# own for a while at times (6.12): give it ~10 s to settle.
-	((module_kb > 0)) && drop_all=$((drop_all + module_kb))
+	# The module itself is loaded again too: its own memory may add
+	# to the pools' (an allowance, not an expectation, so a module_kb
+	# read high or low cannot fail a correct reservation).  Free memory
+	# moves on its own for a while at times (6.12): give it ~10 s to
+	# settle.
+	module_allow=$((module_kb > 0 ? module_kb : 0))
 	for ((try = 0; try < 20; try++)); do
 		drop=$((free_a - $(free_kb)))
-		((drop >= drop_all - pool_slack_kb && drop <= drop_all + pool_slack_kb)) && break
+		((drop >= drop_all - pool_slack_kb &&
+			drop <= drop_all + module_allow + pool_slack_kb)) && break
 		sleep 0.5
 	done
-	((drop >= drop_all - pool_slack_kb && drop <= drop_all + pool_slack_kb)) ||
-		bad+="free memory fell by $drop KiB, expected about $drop_all KiB (pools and the module's own $module_kb KiB); "
+	((drop >= drop_all - pool_slack_kb && drop <= drop_all + module_allow + pool_slack_kb)) ||
+		bad+="free memory fell by $drop KiB, expected $drop_all KiB for the pools, plus up to the module's own $module_kb KiB; "
 	echo "# pools=$pool_spec: free memory fell by $drop KiB (the module alone took $module_kb KiB)"
 	if [[ -n $bad ]]; then
 		result FAIL pools_at_load "$bad"
