@@ -386,14 +386,27 @@ static int numabuf_general_alloc(struct numabuf_buf *buf, int node,
 	/*
 	 * Not movable: these pages are pinned for their whole life.
 	 * ACCOUNT: charged to the caller's memory cgroup.
-	 * RETRY_MAYFAIL: reclaim and compact hard, but fail rather than call
-	 * the OOM killer.  NOWARN: failure is an ordinary ENOMEM.
+	 * NOWARN: failure is an ordinary ENOMEM.
 	 */
-	const gfp_t gfp = GFP_USER | __GFP_ACCOUNT | __GFP_RETRY_MAYFAIL |
-			  __GFP_NOWARN | __GFP_THISNODE;
+	gfp_t gfp = GFP_USER | __GFP_ACCOUNT | __GFP_NOWARN | __GFP_THISNODE;
 	struct page *page;
 
 	if (buf->nr_pages <= MAX_ORDER_NR_PAGES) {
+		/*
+		 * Up to PAGE_ALLOC_COSTLY_ORDER, RETRY_MAYFAIL: reclaim and
+		 * compact hard, but fail rather than call the OOM killer.
+		 * A larger block gets NORETRY, one light round of compaction
+		 * and reclaim, so that a caller filling a node cannot make
+		 * the kernel compact it again and again, migrating other
+		 * processes' pages (with RETRY_MAYFAIL one of them waited
+		 * minutes on a migration entry: docs/threat-model.md).
+		 * Larger buffers come from the range path, bounded by
+		 * range_max_tries.
+		 */
+		if (buf->nr_pages > (1UL << PAGE_ALLOC_COSTLY_ORDER))
+			gfp |= __GFP_NORETRY;
+		else
+			gfp |= __GFP_RETRY_MAYFAIL;
 		page = numabuf_pages_alloc(buf->nr_pages, node,
 					   dma32 ? gfp | __GFP_DMA32 : gfp);
 		if (!page)
