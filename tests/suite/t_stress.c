@@ -3,6 +3,10 @@
  * Concurrency smoke tests: several threads hammering one open file or
  * their own; nothing crashes, every buffer arrives zeroed and stays the
  * thread's own, and the counters end where they began.
+ *
+ * Environment:
+ *   NB_STRESS_CYCLES  cycles per thread (default 2000; the sanitizer lane
+ *                     runs fewer, see tests/check.sh)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -14,7 +18,18 @@
 #include "nbutil.h"
 
 #define NB_THREADS	4
-#define NB_CYCLES	2000
+
+/* Cycles per thread: NB_STRESS_CYCLES, read before any thread starts. */
+static int nb_cycles;
+
+static void nb_read_cycles(void)
+{
+	unsigned long long n = nb_env_ull("NB_STRESS_CYCLES", 2000);
+
+	if (n < 1 || n > 1000000)
+		NB_FAIL("NB_STRESS_CYCLES=%llu is not in 1..1000000", n);
+	nb_cycles = (int)n;
+}
 
 struct nb_worker {
 	int fd;
@@ -25,9 +40,9 @@ struct nb_worker {
 static void *nb_cycle_thread(void *arg)
 {
 	struct nb_worker *w = arg;
-	int i;
+	int i, cycles = nb_cycles;
 
-	for (i = 0; i < NB_CYCLES; i++) {
+	for (i = 0; i < cycles; i++) {
 		uint64_t len = NB_PAGE << ((i + w->id) % 5);	/* 4..64 KiB */
 		struct numabuf_alloc a;
 		unsigned char *p;
@@ -81,6 +96,8 @@ static void nb_run_workers(int shared)
 	pthread_t t[NB_THREADS];
 	int i, fd = shared ? nb_open() : -1;
 
+	nb_read_cycles();
+
 	for (i = 0; i < NB_THREADS; i++) {
 		w[i].fd = shared ? fd : nb_open();
 		w[i].id = i;
@@ -101,14 +118,14 @@ static void nb_run_workers(int shared)
 }
 
 NB_TEST_TIMEOUT(threads_shared_fd,
-	"4 threads x 2000 alloc/mmap/check/munmap/free cycles on one shared fd: all succeed, counters end at zero",
+	"4 threads x 2000 (NB_STRESS_CYCLES) alloc/mmap/check/munmap/free cycles on one shared fd: all succeed, counters end at zero",
 	600)
 {
 	nb_run_workers(1);
 }
 
 NB_TEST_TIMEOUT(threads_own_fd,
-	"4 threads x 2000 alloc/mmap/check/munmap/free cycles, each on its own fd: all succeed, counters end at zero",
+	"4 threads x 2000 (NB_STRESS_CYCLES) alloc/mmap/check/munmap/free cycles, each on its own fd: all succeed, counters end at zero",
 	600)
 {
 	nb_run_workers(0);
@@ -131,9 +148,9 @@ struct nb_racer {
 static void *nb_race_owner(void *arg)
 {
 	struct nb_racer *r = arg;
-	int i;
+	int i, cycles = nb_cycles;
 
-	for (i = 0; i < 3 * NB_CYCLES; i++) {
+	for (i = 0; i < 3 * cycles; i++) {
 		struct numabuf_alloc a;
 
 		if (nb_alloc(r->fd, NB_PAGE << (i % 3), NUMABUF_NODE_LOCAL, 0, &a)) {
@@ -193,6 +210,8 @@ NB_TEST_TIMEOUT(race_free_vs_use,
 	struct nb_racer r[3];
 	pthread_t t[3];
 	int fd = nb_open(), i;
+
+	nb_read_cycles();
 
 	memset(r, 0, sizeof(r));
 	for (i = 0; i < 3; i++) {
