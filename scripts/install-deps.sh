@@ -4,6 +4,11 @@
 # hard-coded here: the 6.1 and 6.12 lines (images and headers), 6.12 -rt
 # (image and headers: the suite runs on it) and the headers of 6.1 -rt and
 # the -cloud flavours of both (make lint builds against them).
+#
+#   scripts/install-deps.sh [--debug-kernel]
+#
+# --debug-kernel installs only what tests/qemu/debug-kernel/build.sh needs
+# (.ci/run starts that build while the rest installs).
 set -eu
 
 PKGS="build-essential pkg-config kmod cpio busybox-static qemu-system-x86
@@ -20,6 +25,14 @@ groff-base man-db
 rdma-core ibverbs-providers libibverbs-dev ibverbs-utils iproute2
 dpkg-dev debhelper dh-dkms lintian git pkgconf systemd udev adduser
 libdpdk-dev"
+
+if [ "${1-}" = --debug-kernel ]; then
+	PKGS="build-essential linux-source-6.1 bc bison flex libelf-dev libssl-dev
+python3 xz-utils kmod cpio"
+elif [ $# -gt 0 ]; then
+	echo "install-deps: unknown argument '$1' (--debug-kernel or none)" >&2
+	exit 2
+fi
 
 missing=""
 for p in $PKGS; do

@@ -303,7 +303,7 @@ for l in "${boot_lines[@]}"; do
 	blog=$work/boot-$l.log
 	rm -f "$blog"
 	rc=0
-	tests/qemu/guest-run --rootfs "$root" --node-mem 3G --timeout 900 --log "$blog" "$l" -- \
+	tests/qemu/guest-run --rootfs "$root" --node-mem 3G --timeout 900 --tcg-single --log "$blog" "$l" -- \
 		tests/pkg/guest-check.sh "$upstream" "$pool" "$low" "$max" "$max_user" || rc=$?
 	s=$(grep -sE '^[0-9]+ passed, [0-9]+ failed$' "$blog" | tail -n 1) || true
 	if [[ -n $s ]]; then

@@ -8,6 +8,7 @@
 #
 #   tests/qemu/debug-kernel/build.sh [--force] [--jobs N]
 #
+# One build at a time (a lock next to the tree): a second caller waits.
 # Cached: does nothing when the tree was built from the same fragment,
 # source tarball, compiler and recipe (a hash in .numabuf-stamp).  When only
 # the fragment changed, the extracted tree is reused and rebuilt
@@ -42,6 +43,18 @@ done
 
 say() { echo "debug-kernel: $*"; }
 die() { echo "debug-kernel: $*" >&2; exit 1; }
+
+# One build of a tree at a time: .ci/run starts one early, and check.sh's
+# debug line then waits here for it, finds the tree up to date and builds
+# nothing (or builds again if that build failed).
+mkdir -p "$(dirname "$tree")"
+exec 9>"$tree.lock"
+if ! flock -n 9; then
+	say "waiting for another build of $tree to finish"
+	waited=$SECONDS
+	flock 9
+	say "waited $((SECONDS - waited)) s"
+fi
 
 [[ -f $tarball ]] || die "no kernel source at $tarball (apt-get install linux-source-6.1)"
 [[ -f $fragment ]] || die "no $fragment"
