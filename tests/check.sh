@@ -19,12 +19,13 @@
 #     suite runs with NB_SLOW=3 (test timeouts x3); any KASAN, lockdep or
 #     kmemleak report fails the lane.
 # These jobs run in three tracks side by side, each track's jobs one after
-# another: the debug line; the other kernel lines; the host tests, then
-# pkg.  A guest keeps about one host CPU busy (most tests run one thread)
-# and the third track mostly waits for downloads and builds, so on a
-# 2-CPU machine this takes little longer than its longest track; at most
-# two big guests (5 GiB nodes, 4 GiB for the debug kernel) and pkg's small
-# one run at once.  --jobs 1 runs everything in one track.  Each job's
+# another: the debug line's build and suite; the other kernel lines'
+# suites; the host tests, pkg, then every line's DMA lanes (each once its
+# line's module is built).  Every guest runs on one host thread; at most
+# two suite guests (5 GiB nodes, 4 GiB for the debug kernel) and one small
+# guest (pkg's or a DMA machine) run at once.  The work is CPU-bound, so
+# on 2 CPUs the tracks mostly share the time: they are laid out to end
+# together.  --jobs 1 runs everything in one track.  Each job's
 # output goes to build/check/JOB.out, printed whole when its track ends;
 # a line per job says when it starts and ends.
 # Ends with one line "N passed, N failed" (totals); exits 1 if anything
@@ -299,18 +300,26 @@ else
 			other_lines+=("$sel")
 		fi
 	done
-	# The debug line's DMA lanes run in the third track, after the
-	# host tests and pkg: its kernel build and suite are the longest
-	# chain.
+	# Every line's DMA lanes (small guests) run in the third track,
+	# after the host tests and pkg, each once its line's module is
+	# built: the first two tracks then hold only the suites (the
+	# debug kernel's build and suite, the longest chain; the other
+	# lines' suites), and the three tracks end at about the same time.
+	# At most two suite guests (5 GiB nodes, 4 GiB for the debug
+	# kernel) run at once.
 	t=
 	for sel in "${debug_lines[@]}"; do
 		t+="${t:+ }$sel:suite"
 	done
 	[[ -z $t ]] || tracks+=("$t")
-	((${#other_lines[@]} == 0)) || tracks+=("${other_lines[*]}")
+	t=
+	for sel in "${other_lines[@]}"; do
+		t+="${t:+ }$sel:suite"
+	done
+	[[ -z $t ]] || tracks+=("$t")
 	t=host
 	((pkg == 0)) || t+=" pkg"
-	for sel in "${debug_lines[@]}"; do
+	for sel in "${debug_lines[@]}" "${other_lines[@]}"; do
 		t+=" $sel:dma"
 	done
 	tracks+=("$t")
