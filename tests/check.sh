@@ -132,8 +132,15 @@ guest_lane() {
 	# its t_large skips the 1 GiB steps either way).
 	append=(--append init_on_alloc=0)
 	[[ $kver == 6.12* ]] && append=()
-	tests/qemu/guest-run --timeout "$timeout" --log "$log" \
-		--node-mem "$node_mem" "${append[@]}" "${dma[@]}" "${guest_opts[@]}" "$kver" -- \
+	# Every guest runs its two vCPUs on one QEMU thread (--tcg-single).
+	# With a host thread per vCPU (MTTCG) guests died of an int3 at a
+	# jump label (__schedule() on 6.12, ttwu_do_activate() on 6.12-rt)
+	# just after a test enabled kprobe events: text patched by one vCPU
+	# while the other ran it, an emulator fault.  On a 2-CPU machine
+	# running two guests and a build, one thread each also wastes less:
+	# the -rt fuzzer's 4 threads took 5 minutes with MTTCG, 1 without.
+	tests/qemu/guest-run --timeout "$timeout" --log "$log" --tcg-single \
+		--node-mem "$node_mem" "${append[@]}" "${dma[@]}" "$kver" -- \
 		env "$@" tests/suite/guest-suite.sh "build/$kver/numabuf.ko" || rc=$?
 
 	# The suite's own count, then what guest-run saw around it: a crash,
@@ -164,15 +171,7 @@ guest_lane() {
 # waits for that build (the marker build/check/built-LINE) and runs the DMA
 # lanes only, so that the two can run in different tracks.
 kernel_line() {
-	local sel=$1 part=${2:-all} kdir timeout suite_env kver node_mem dma_modes mode guest_opts
-	# Every guest runs its two vCPUs on one QEMU thread (--tcg-single).
-	# With a host thread per vCPU (MTTCG) guests died of an int3 at a
-	# jump label (__schedule() on 6.12, ttwu_do_activate() on 6.12-rt)
-	# just after a test enabled kprobe events: text patched by one vCPU
-	# while the other ran it, an emulator fault.  On a 2-CPU machine
-	# running two guests and a build, one thread each also wastes less:
-	# the -rt fuzzer's 4 threads took 5 minutes with MTTCG, 1 without.
-	guest_opts=(--tcg-single)
+	local sel=$1 part=${2:-all} kdir timeout suite_env kver node_mem dma_modes mode
 	# Per lane: the kernel tree to build against (empty: the installed
 	# headers), the guest timeout and what the suite's environment adds.
 	kdir=

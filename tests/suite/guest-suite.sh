@@ -494,6 +494,12 @@ elif ! wait_for test -c /dev/numabuf; then
 else
 	bad=
 	drop_all=0
+	# The module's own memory (measured at the reload above: module_kb;
+	# several MiB with KASAN's shadow on the debug kernel) may add to
+	# any node's drop and to the total: an allowance, not an
+	# expectation, so a module_kb read high or low cannot fail a
+	# correct reservation.
+	module_allow=$((module_kb > 0 ? module_kb : 0))
 	for i in "${!pool_nodes[@]}"; do
 		n=${pool_nodes[i]}
 		bytes=$((pool_mib[i] * 1048576))
@@ -506,20 +512,12 @@ else
 			bad+="debugfs numabuf/nodes node $n: target, pool, free '$got', expected $bytes each; "
 		drop=$((node_free0[$n] - $(node_free_kb "$n")))
 		drop_all=$((drop_all + pool_mib[i] * 1024))
-		# The module's own memory (measured at the reload above:
-		# module_kb; several MiB with KASAN's shadow on the debug
-		# kernel) comes from some node too, so it may add to any
-		# node's drop.
 		((drop >= pool_mib[i] * 1024 - pool_slack_kb &&
-			drop <= pool_mib[i] * 1024 + pool_slack_kb + (module_kb > 0 ? module_kb : 0))) ||
+			drop <= pool_mib[i] * 1024 + pool_slack_kb + module_allow)) ||
 			bad+="node $n's free memory fell by $drop KiB, expected about $((pool_mib[i] * 1024)) KiB (the module's own $module_kb KiB may add to it); "
 	done
-	# The module itself is loaded again too: its own memory may add
-	# to the pools' (an allowance, not an expectation, so a module_kb
-	# read high or low cannot fail a correct reservation).  Free memory
-	# moves on its own for a while at times (6.12): give it ~10 s to
-	# settle.
-	module_allow=$((module_kb > 0 ? module_kb : 0))
+	# Free memory moves on its own for a while at times (6.12): give
+	# it ~10 s to settle.
 	for ((try = 0; try < 20; try++)); do
 		drop=$((free_a - $(free_kb)))
 		((drop >= drop_all - pool_slack_kb &&
